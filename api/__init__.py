@@ -1,0 +1,1 @@
+"""HTTP (FastAPI) and command-line interfaces of the EMR."""

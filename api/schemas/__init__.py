@@ -1,0 +1,1 @@
+"""Public request and response shapes of the API."""

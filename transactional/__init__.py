@@ -1,0 +1,1 @@
+"""Relational model, migrations and domain services of the EMR (PostgreSQL)."""

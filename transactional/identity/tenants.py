@@ -1,0 +1,43 @@
+"""Creating tenants: an administrative act, done as the owner role (the app role cannot)."""
+
+import re
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from transactional.errors import Conflict, InvalidInput
+from transactional.identity.models import Tenant
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+
+
+def create_tenant(*, owner_session: Session, name: str, slug: str | None = None) -> Tenant:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("tenant name must be 1 to 200 characters")
+    slug = slug or slugify(name)
+    if not _SLUG.match(slug) or len(slug) > 63:
+        raise InvalidInput(
+            "tenant slug must be lowercase letters and digits separated by single hyphens"
+        )
+    if owner_session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict(f"tenant slug {slug!r} already exists")
+    tenant = Tenant(id=uuid.uuid4(), slug=slug, name=name)
+    owner_session.add(tenant)
+    owner_session.flush()
+    return tenant
+
+
+def tenant_id_for_slug(*, session: Session, slug: str) -> uuid.UUID | None:
+    """Resolve a slug as the app role, which cannot list other tenants."""
+    result: uuid.UUID | None = session.scalar(select(func.app_tenant_id_for_slug(slug)))
+    return result
+
+
+def get_current_tenant(*, session: Session, tenant_id: uuid.UUID) -> Tenant | None:
+    return session.get(Tenant, tenant_id)

@@ -1,0 +1,1 @@
+"""The one ClickHouse client of the product: chDB in-process, or a server over HTTP."""

@@ -1,0 +1,86 @@
+"""Opening the warehouse.
+
+Embedded mode runs chDB inside the calling process. A chDB data folder can be open in only one
+process at a time, so every access here is short and serialized across processes by a file
+lock: the API, pipelines, dbt and dashboards each take it, use the client, and let go.
+In server mode the same interface talks HTTP to ClickHouse and no lock is needed.
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import clickhouse_connect
+import fasteners
+from clickhouse_connect.driver.client import Client
+
+from transactional.settings import Settings
+
+
+_thread_locks: dict[Path, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    """File locks are per process; this serializes the threads of one process as well."""
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(path, threading.Lock())
+
+
+class WarehouseBusy(TimeoutError):
+    """Another process held the embedded warehouse for longer than the lock timeout."""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    url: str | None
+    data_dir: Path
+    lock_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Warehouse":
+        return cls(
+            url=settings.warehouse_url.get_secret_value() if settings.warehouse_url else None,
+            data_dir=settings.state_dir / "chdb",
+            lock_timeout=settings.warehouse_lock_timeout_seconds,
+        )
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir.with_name(self.data_dir.name + ".lock")
+
+    @contextmanager
+    def connect(self, *, timeout: float | None = None) -> Iterator[Client]:
+        if self.url is not None:
+            client = clickhouse_connect.get_client(dsn=self.url)
+            try:
+                yield client
+            finally:
+                client.close()
+            return
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        wait = self.lock_timeout if timeout is None else timeout
+        in_process = _thread_lock(self.data_dir)
+        if not in_process.acquire(timeout=wait):
+            raise WarehouseBusy(f"embedded warehouse still in use after {wait:.0f}s")
+        try:
+            across_processes = fasteners.InterProcessLock(str(self.lock_path))
+            if not across_processes.acquire(timeout=wait):
+                raise WarehouseBusy(f"embedded warehouse still locked after {wait:.0f}s")
+            try:
+                client = clickhouse_connect.get_client(interface="chdb", path=str(self.data_dir))
+                try:
+                    yield client
+                finally:
+                    client.close()
+            finally:
+                across_processes.release()
+        finally:
+            in_process.release()
