@@ -22,6 +22,7 @@ from transactional.schema import (
     SchemaOutOfDate,
     assert_schema_current,
     current_revision,
+    downgrade,
     head_revision,
     upgrade,
 )
@@ -112,6 +113,18 @@ def db_upgrade(revision: str = "head") -> None:
     database = Database.from_settings(settings)
     try:
         typer.echo(f"schema at revision {_upgrade(settings, database, revision)}")
+    finally:
+        database.dispose()
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` removes the whole schema)."""
+    settings = get_settings()
+    database = Database.from_settings(settings)
+    try:
+        downgrade(database, app_role=settings.app_db_role, revision=revision)
+        typer.echo(f"schema at revision {current_revision(database.owner_engine) or 'none'}")
     finally:
         database.dispose()
 

@@ -71,8 +71,8 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        """Close pooled connections; the engines stay usable and reconnect on demand."""
         for name in ("owner_engine", "app_engine"):
-            engine = self.__dict__.pop(name, None)
+            engine = self.__dict__.get(name)
             if engine is not None:
                 engine.dispose()
-        self.__dict__.pop("sessions", None)

@@ -51,6 +51,13 @@ def upgrade(
             connection.exec_driver_sql(statement.as_string(connection.connection.driver_connection))
 
 
+def downgrade(database: Database, *, app_role: str, revision: str) -> None:
+    config = alembic_config(app_role)
+    with database.owner_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def assert_schema_current(engine: Engine) -> None:
     """Refuse to run against a schema that is behind (or ahead of) this code."""
     current, head = current_revision(engine), head_revision()
