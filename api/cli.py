@@ -43,7 +43,7 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 
 DEMO_TENANT = "demo-clinic"
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the user on purpose
 DEMO_ROLES = (Role.ADMIN, Role.PHYSICIAN, Role.NURSE, Role.RECEPTIONIST, Role.BILLING, Role.MANAGER)
 
 
@@ -161,9 +161,7 @@ def user_create(
     tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     email: Annotated[str, typer.Option()],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(r.value for r in Role)}.")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create a user in a tenant; prints the user's id."""

@@ -150,4 +150,3 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
     dependency.required_permission = permission  # type: ignore[attr-defined]
     return dependency
-

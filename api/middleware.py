@@ -39,28 +39,34 @@ class BodySizeLimit:
                     return
 
         received = 0
-        started = False
+        exceeded = started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            # The app answers a body it could not read (FastAPI says 400); that answer is
+            # replaced by the 413 below unless the response had already begun.
+            if exceeded and not started:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
             if started:
                 raise
+        if exceeded and not started:
             await problem_response(too_large)(scope, receive, send)
 
 

@@ -6,6 +6,7 @@ offending input values (which may be PHI); validation errors name the field and 
 
 import logging
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,7 +52,7 @@ class Problem(Exception):
         detail: str | None = None,
         *,
         title: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         extra: dict[str, Any] | None = None,
         keep_writes: bool = False,
     ) -> None:
@@ -60,7 +61,7 @@ class Problem(Exception):
         self.kind = kind or default_kind
         self.title = title or default_title
         self.detail = detail
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
         self.extra = extra or {}
         self.keep_writes = keep_writes
         super().__init__(self.kind)
@@ -77,7 +78,9 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     if request is not None:
         body["instance"] = request.url.path
     body.update(problem.extra)
-    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
+    return JSONResponse(
+        body, status_code=problem.status, headers=problem.headers, media_type=MEDIA_TYPE
+    )
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
@@ -108,7 +111,9 @@ def _domain_problem(exc: DomainError) -> Problem:
 def _log_unexpected(exc: BaseException) -> None:
     """Log where it failed but not the message: driver errors embed row values (PHI)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames[::-1][:8])
+    where = " <- ".join(
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames[::-1][:8]
+    )
     log.error("unhandled %s at %s", type(exc).__name__, where)
 
 
@@ -120,7 +125,9 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else None
-        return problem_response(Problem(exc.status_code, detail=detail, headers=exc.headers), request)
+        return problem_response(
+            Problem(exc.status_code, detail=detail, headers=exc.headers), request
+        )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -32,7 +32,11 @@ class Services:
 
     @classmethod
     def build(
-        cls, settings: Settings, *, database: Database | None = None, warehouse: Warehouse | None = None
+        cls,
+        settings: Settings,
+        *,
+        database: Database | None = None,
+        warehouse: Warehouse | None = None,
     ) -> "Services":
         secrets = load_secrets(settings)
         return cls(

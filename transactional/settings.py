@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     password_min_length: int = Field(default=12, ge=8)
-    token_rate_limit: str = "30/minute"
+    token_rate_limit: str = "30/minute"  # noqa: S105 - a rate, not a secret
     jwt_issuer: str = "emr"
     jwt_audience: str = "emr-api"
 

@@ -6,27 +6,16 @@ lock: the API, pipelines, dbt and dashboards each take it, use the client, and l
 In server mode the same interface talks HTTP to ClickHouse and no lock is needed.
 """
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import clickhouse_connect
-import fasteners
 from clickhouse_connect.driver.client import Client
+from filelock import FileLock, Timeout
 
 from transactional.settings import Settings
-
-
-_thread_locks: dict[Path, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-def _thread_lock(path: Path) -> threading.Lock:
-    """File locks are per process; this serializes the threads of one process as well."""
-    with _thread_locks_guard:
-        return _thread_locks.setdefault(path, threading.Lock())
 
 
 class WarehouseBusy(TimeoutError):
@@ -67,20 +56,17 @@ class Warehouse:
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         wait = self.lock_timeout if timeout is None else timeout
-        in_process = _thread_lock(self.data_dir)
-        if not in_process.acquire(timeout=wait):
-            raise WarehouseBusy(f"embedded warehouse still in use after {wait:.0f}s")
+        # flock on a descriptor of its own: excludes other processes and other threads alike.
+        lock = FileLock(self.lock_path, thread_local=False)
         try:
-            across_processes = fasteners.InterProcessLock(str(self.lock_path))
-            if not across_processes.acquire(timeout=wait):
-                raise WarehouseBusy(f"embedded warehouse still locked after {wait:.0f}s")
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise WarehouseBusy(f"embedded warehouse still in use after {wait:.0f}s") from None
+        try:
+            client = clickhouse_connect.get_client(interface="chdb", path=str(self.data_dir))
             try:
-                client = clickhouse_connect.get_client(interface="chdb", path=str(self.data_dir))
-                try:
-                    yield client
-                finally:
-                    client.close()
+                yield client
             finally:
-                across_processes.release()
+                client.close()
         finally:
-            in_process.release()
+            lock.release()

@@ -21,7 +21,9 @@ def list_audit_events(
     principal: AuditReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="next_cursor of the previous page")
+    ] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     patient_id: uuid.UUID | None = None,
     actor_user_id: uuid.UUID | None = None,

@@ -27,7 +27,10 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 Profile = Annotated[Principal, Depends(require(Permission.PROFILE_READ))]
 
 _FAILURES = {
-    FailureReason.INVALID_CREDENTIALS: ("invalid-credentials", "Invalid tenant, username or password."),
+    FailureReason.INVALID_CREDENTIALS: (
+        "invalid-credentials",
+        "Invalid tenant, username or password.",
+    ),
     FailureReason.ACCOUNT_LOCKED: ("account-locked", "Too many failed attempts; try again later."),
     FailureReason.MFA_REQUIRED: ("mfa-required", "A one-time code (otp) is required."),
     FailureReason.INVALID_OTP: ("invalid-otp", "The one-time code is not valid."),
@@ -41,7 +44,9 @@ _FAILURES = {
 
 
 def _token_pair(services: Services, outcome: SignedIn) -> TokenPair:
-    access = services.tokens.issue(user=outcome.user, auth_session=outcome.auth_session, now=utcnow())
+    access = services.tokens.issue(
+        user=outcome.user, auth_session=outcome.auth_session, now=utcnow()
+    )
     return TokenPair(
         access_token=access,
         refresh_token=outcome.refresh_token,

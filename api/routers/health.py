@@ -45,7 +45,9 @@ def readyz(services: ServicesDep) -> dict[str, Any] | JSONResponse:
         checks["warehouse"] = "unavailable"
     if all(value == "ok" for value in checks.values()):
         return {"status": "ready", "checks": checks}
-    return problem_response(Problem(503, detail="A dependency is not ready.", extra={"checks": checks}))
+    return problem_response(
+        Problem(503, detail="A dependency is not ready.", extra={"checks": checks})
+    )
 
 
 @router.get("/metrics")

@@ -36,7 +36,9 @@ def list_users(
     principal: UserReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=320, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=320, description="next_cursor of the previous page")
+    ] = None,
 ) -> UserPage:
     page = users.list_users(
         session=session, tenant_id=principal.tenant_id, limit=limit + 1, after_email=cursor

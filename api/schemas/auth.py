@@ -6,7 +6,7 @@ from api.schemas.base import RequestModel, ResponseModel
 class TokenPair(ResponseModel):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - OAuth2 token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 

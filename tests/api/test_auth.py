@@ -1,3 +1,5 @@
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -90,13 +92,18 @@ def test_account_locks_after_repeated_failures_until_unlocked(
 ) -> None:
     threshold = services.settings.lockout_threshold
     for _ in range(threshold):
-        assert sign_in(client, tenant=tenant, user=user, password="wrong-password-1").status_code == 401
+        assert (
+            sign_in(client, tenant=tenant, user=user, password="wrong-password-1").status_code
+            == 401
+        )
     locked = sign_in(client, tenant=tenant, user=user)
     assert locked.status_code == 401
     assert locked.json()["type"] == "urn:emr:problem:account-locked"
 
     admin = make_user(database=database, tenant=tenant, role=Role.ADMIN)
-    unlock = client.post(f"/api/v1/users/{user.id}/unlock", headers=bearer(client, tenant=tenant, user=admin))
+    unlock = client.post(
+        f"/api/v1/users/{user.id}/unlock", headers=bearer(client, tenant=tenant, user=admin)
+    )
     assert unlock.status_code == 200
     assert sign_in(client, tenant=tenant, user=user).status_code == 200
 
@@ -129,16 +136,27 @@ def test_refresh_rotates_and_reusing_a_spent_token_revokes_the_family(
     assert reuse.status_code == 401
     assert reuse.json()["type"] == "urn:emr:problem:refresh-token-reused"
     # The whole family is gone: the newest refresh token and its access token too.
-    latest = client.post("/api/v1/auth/refresh", json={"refresh_token": second_pair["refresh_token"]})
+    latest = client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": second_pair["refresh_token"]}
+    )
     assert latest.status_code == 401
-    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {second_pair['access_token']}"})
+    me = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {second_pair['access_token']}"}
+    )
     assert me.status_code == 401
     assert ("auth.refresh", "failure") in _audit_actions(database, tenant)
     # Another sign-in session of the same user is unaffected.
     assert sign_in(client, tenant=tenant, user=user).status_code == 200
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b.c", "00000000-0000-0000-0000-000000000000.00000000-0000-0000-0000-000000000000.x"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "a.b.c",
+        "00000000-0000-0000-0000-000000000000.00000000-0000-0000-0000-000000000000.x",
+    ],
+)
 def test_malformed_or_unknown_refresh_tokens_are_refused(client: TestClient, token: str) -> None:
     response = client.post("/api/v1/auth/refresh", json={"refresh_token": token})
     assert response.status_code == 401
@@ -174,7 +192,10 @@ def test_idle_session_is_refused_for_access_and_refresh(
     idle = services.settings.idle_timeout_minutes + 1
     with owner_engine.begin() as connection:
         connection.execute(
-            text("UPDATE auth_sessions SET last_seen_at = now() - make_interval(mins => :m) WHERE user_id = :u"),
+            text(
+                "UPDATE auth_sessions SET last_seen_at = now() - make_interval(mins => :m) "
+                "WHERE user_id = :u"
+            ),
             {"m": idle, "u": user.id},
         )
     headers = {"Authorization": f"Bearer {pair['access_token']}"}
@@ -190,7 +211,10 @@ def test_activity_keeps_a_session_alive(
     almost = services.settings.idle_timeout_minutes - 1
     with owner_engine.begin() as connection:
         connection.execute(
-            text("UPDATE auth_sessions SET last_seen_at = now() - make_interval(mins => :m) WHERE user_id = :u"),
+            text(
+                "UPDATE auth_sessions SET last_seen_at = now() - make_interval(mins => :m) "
+                "WHERE user_id = :u"
+            ),
             {"m": almost, "u": user.id},
         )
     assert client.get("/api/v1/me", headers=headers).status_code == 200
@@ -203,7 +227,10 @@ def test_activity_keeps_a_session_alive(
 
 def _claims(services: Services, token: str) -> dict[str, object]:
     decoded: dict[str, object] = jwt.decode(
-        token, services.secrets.jwt_secret, algorithms=["HS256"], audience=services.settings.jwt_audience
+        token,
+        services.secrets.jwt_secret,
+        algorithms=["HS256"],
+        audience=services.settings.jwt_audience,
     )
     return decoded
 
@@ -229,9 +256,14 @@ def test_tampered_access_tokens_are_refused(
     claims = _claims(services, token)
     claims["role"] = "admin"
     wrong_key = jwt.encode(claims, "an-attackers-secret-of-sufficient-length!", algorithm="HS256")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned_header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    unsigned_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    unsigned = f"{unsigned_header}.{unsigned_payload}."
     for forged in (f"{header}.{payload}.{flipped}", wrong_key, unsigned, "not-a-jwt"):
-        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+        assert (
+            client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code
+            == 401
+        )
 
 
 def test_mfa_enrolment_then_sign_in_demands_a_valid_code(
@@ -244,14 +276,23 @@ def test_mfa_enrolment_then_sign_in_demands_a_valid_code(
     assert enrol.json()["otpauth_uri"].startswith("otpauth://totp/")
     totp = pyotp.TOTP(secret)
 
-    assert client.post("/api/v1/auth/mfa/confirm", json={"otp": "000000" if totp.now() != "000000" else "111111"}, headers=headers).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/auth/mfa/confirm",
+            json={"otp": "000000" if totp.now() != "000000" else "111111"},
+            headers=headers,
+        ).status_code
+        == 422
+    )
     confirmed = client.post("/api/v1/auth/mfa/confirm", json={"otp": totp.now()}, headers=headers)
     assert confirmed.json() == {"mfa_enabled": True}
 
     without = sign_in(client, tenant=tenant, user=user)
     assert without.status_code == 401
     assert without.json()["type"] == "urn:emr:problem:mfa-required"
-    wrong = sign_in(client, tenant=tenant, user=user, otp="123456" if totp.now() != "123456" else "654321")
+    wrong = sign_in(
+        client, tenant=tenant, user=user, otp="123456" if totp.now() != "123456" else "654321"
+    )
     assert wrong.json()["type"] == "urn:emr:problem:invalid-otp"
     # The confirmation code was spent; the next window's code signs in, once.
     next_code = totp.at(datetime.now(UTC) + timedelta(seconds=30))
@@ -264,7 +305,9 @@ def test_mfa_enrolment_then_sign_in_demands_a_valid_code(
 def test_mfa_secret_is_stored_encrypted(
     client: TestClient, owner_engine: Engine, tenant: Tenant, user: User
 ) -> None:
-    secret = client.post("/api/v1/auth/mfa/enroll", headers=bearer(client, tenant=tenant, user=user)).json()["secret"]
+    secret = client.post(
+        "/api/v1/auth/mfa/enroll", headers=bearer(client, tenant=tenant, user=user)
+    ).json()["secret"]
     with owner_engine.connect() as connection:
         stored = connection.execute(
             text("SELECT mfa_secret_encrypted FROM users WHERE id = :id"), {"id": user.id}
@@ -293,6 +336,11 @@ def test_deactivated_user_cannot_sign_in_and_loses_sessions(
     headers = bearer(client, tenant=tenant, user=user)
     admin = make_user(database=database, tenant=tenant, role=Role.ADMIN)
     admin_headers = bearer(client, tenant=tenant, user=admin)
-    assert client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin_headers).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin_headers
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert sign_in(client, tenant=tenant, user=user, password=PASSWORD).status_code == 401

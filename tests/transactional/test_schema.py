@@ -47,16 +47,20 @@ def test_migrations_downgrade_to_base_and_upgrade_again(
     downgrade(scratch, app_role=settings.app_db_role, revision="base")
     engine = scratch.owner_engine
     with engine.connect() as connection:
-        tables = connection.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ).scalars().all()
+        tables = (
+            connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            .scalars()
+            .all()
+        )
     assert set(tables) == {"alembic_version"}
     upgrade(scratch, app_role=settings.app_db_role)
     assert current_revision(engine) == head_revision()
     scratch.dispose()
 
 
-def test_app_role_owns_nothing_and_cannot_bypass_rls(owner_engine: Engine, settings: Settings) -> None:
+def test_app_role_owns_nothing_and_cannot_bypass_rls(
+    owner_engine: Engine, settings: Settings
+) -> None:
     with owner_engine.connect() as connection:
         role = connection.execute(
             text("SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = :r"),
@@ -85,7 +89,12 @@ def test_every_tenant_owned_table_is_under_forced_rls(owner_engine: Engine) -> N
                 """
             )
         ).all()
-    assert {row.relname for row in rows} >= {"users", "auth_sessions", "refresh_tokens", "audit_events"}
+    assert {row.relname for row in rows} >= {
+        "users",
+        "auth_sessions",
+        "refresh_tokens",
+        "audit_events",
+    }
     for row in rows:
         assert row.relrowsecurity and row.relforcerowsecurity and row.policies >= 1, row.relname
 

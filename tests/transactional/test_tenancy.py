@@ -53,7 +53,9 @@ def test_tenant_binding_ends_with_the_transaction(
     a, _ = two_tenants
     with database.app_engine.connect() as connection:
         with connection.begin():
-            connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.id)})
+            connection.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a.id)}
+            )
             assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 1
         with connection.begin():
             assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 0
@@ -63,22 +65,23 @@ def test_writing_a_row_for_another_tenant_is_refused(
     database: Database, two_tenants: tuple[Tenant, Tenant]
 ) -> None:
     a, b = two_tenants
-    with pytest.raises(ProgrammingError, match="row-level security"), database.transaction() as session:
+    intruder = User(
+        id=uuid.uuid4(),
+        tenant_id=b.id,
+        email="intruder@example.org",
+        display_name="x",
+        role="admin",
+        password_hash="x",
+        is_active=True,
+        failed_login_count=0,
+        mfa_enabled=False,
+    )
+    with database.transaction() as session:
         bind_tenant(session, a.id)
-        session.add(
-            User(
-                id=uuid.uuid4(),
-                tenant_id=b.id,
-                email="intruder@example.org",
-                display_name="x",
-                role="admin",
-                password_hash="x",
-                is_active=True,
-                failed_login_count=0,
-                mfa_enabled=False,
-            )
-        )
-        session.flush()
+        session.add(intruder)
+        with pytest.raises(ProgrammingError, match="row-level security"):
+            session.flush()
+        session.rollback()
 
 
 def test_updates_cannot_reach_another_tenants_rows(
@@ -87,10 +90,18 @@ def test_updates_cannot_reach_another_tenants_rows(
     a, b = two_tenants
     with database.transaction() as session:
         bind_tenant(session, a.id)
-        changed = session.execute(
-            text("UPDATE users SET display_name = 'pwned' WHERE tenant_id = :b"), {"b": b.id}
-        ).rowcount
-        deleted = session.execute(text("DELETE FROM users WHERE tenant_id = :b"), {"b": b.id}).rowcount
+        changed = (
+            session.connection()
+            .execute(
+                text("UPDATE users SET display_name = 'pwned' WHERE tenant_id = :b"), {"b": b.id}
+            )
+            .rowcount
+        )
+        deleted = (
+            session.connection()
+            .execute(text("DELETE FROM users WHERE tenant_id = :b"), {"b": b.id})
+            .rowcount
+        )
     assert (changed, deleted) == (0, 0)
     with database.transaction() as session:
         bind_tenant(session, b.id)
@@ -102,7 +113,10 @@ def test_app_role_cannot_disable_rls_or_create_tenants(database: Database) -> No
         session.execute(text("ALTER TABLE users DISABLE ROW LEVEL SECURITY"))
     with pytest.raises(ProgrammingError), database.transaction() as session:
         session.execute(
-            text("INSERT INTO tenants (id, slug, name, created_at) VALUES (gen_random_uuid(), 'x', 'x', now())")
+            text(
+                "INSERT INTO tenants (id, slug, name, created_at) "
+                "VALUES (gen_random_uuid(), 'x', 'x', now())"
+            )
         )
 
 

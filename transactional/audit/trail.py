@@ -97,7 +97,9 @@ def record(
     *, session: Session, tenant_id: uuid.UUID | None, actor: Actor, entry: AuditEntry
 ) -> AuditEvent:
     """Append one event to the tenant's chain inside the caller's transaction."""
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(_chain_key(tenant_id), 0))))
+    session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(_chain_key(tenant_id), 0)))
+    )
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.tenant_id.is_not_distinct_from(tenant_id))

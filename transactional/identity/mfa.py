@@ -23,7 +23,9 @@ def new_secret(*, user: User, keyring: Keyring) -> str:
 
 
 def provisioning_uri(*, secret: str, account: str, tenant_slug: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=f"{ISSUER} ({tenant_slug})")
+    return pyotp.TOTP(secret).provisioning_uri(
+        name=account, issuer_name=f"{ISSUER} ({tenant_slug})"
+    )
 
 
 def verify_code(*, user: User, code: str, keyring: Keyring, now: datetime) -> bool:

@@ -45,8 +45,8 @@ class FailureReason(StrEnum):
     ACCOUNT_LOCKED = "account_locked"
     MFA_REQUIRED = "mfa_required"
     INVALID_OTP = "invalid_otp"
-    INVALID_TOKEN = "invalid_token"
-    TOKEN_REUSED = "token_reused"
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - reason codes, not secrets
+    TOKEN_REUSED = "token_reused"  # noqa: S105
     SESSION_ENDED = "session_ended"
 
 
@@ -66,9 +66,7 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _issue_refresh_token(
-    *, session: Session, auth_session: AuthSession, now: datetime
-) -> str:
+def _issue_refresh_token(*, session: Session, auth_session: AuthSession, now: datetime) -> str:
     secret = secrets.token_urlsafe(32)
     token = RefreshToken(
         id=uuid.uuid4(),
@@ -122,7 +120,9 @@ def sign_in(
     bind_tenant(session, tenant_id)
     if tenant_id is None:
         verify_password(dummy_hash(), password)
-        _audit(session, None, actor, "auth.login", Outcome.FAILURE, FailureReason.INVALID_CREDENTIALS)
+        _audit(
+            session, None, actor, "auth.login", Outcome.FAILURE, FailureReason.INVALID_CREDENTIALS
+        )
         return SignInFailure(FailureReason.INVALID_CREDENTIALS)
 
     user = session.scalar(

@@ -47,9 +47,7 @@ def create_user(
 ) -> User:
     email = _normalize_email(data.email)
     check_password_policy(data.password, email=email, min_length=password_min_length)
-    taken = session.scalar(
-        select(User.id).where(User.tenant_id == tenant_id, User.email == email)
-    )
+    taken = session.scalar(select(User.id).where(User.tenant_id == tenant_id, User.email == email))
     if taken is not None:
         raise Conflict("a user with this email already exists in the tenant")
     user = User(
@@ -100,7 +98,12 @@ def count_users(*, session: Session, tenant_id: uuid.UUID) -> int:
 
 
 def update_user(
-    *, session: Session, tenant_id: uuid.UUID, user_id: uuid.UUID, changes: UserChanges, actor: Actor
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    changes: UserChanges,
+    actor: Actor,
 ) -> User:
     user = get_user(session=session, tenant_id=tenant_id, user_id=user_id)
     if user.id == actor.user_id and (changes.role is not None or changes.is_active is False):
@@ -129,7 +132,9 @@ def update_user(
     return user
 
 
-def unlock_user(*, session: Session, tenant_id: uuid.UUID, user_id: uuid.UUID, actor: Actor) -> User:
+def unlock_user(
+    *, session: Session, tenant_id: uuid.UUID, user_id: uuid.UUID, actor: Actor
+) -> User:
     user = get_user(session=session, tenant_id=tenant_id, user_id=user_id)
     user.failed_login_count = 0
     user.locked_until = None

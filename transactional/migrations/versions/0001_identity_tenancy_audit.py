@@ -36,7 +36,7 @@ def upgrade() -> None:
         """
     )
     op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-    op.execute(f"GRANT CONNECT ON DATABASE \"{op.get_bind().engine.url.database}\" TO {role}")
+    op.execute(f'GRANT CONNECT ON DATABASE "{op.get_bind().engine.url.database}" TO {role}')
     grant_app("alembic_version", "SELECT")
 
     op.execute(
@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(length=63), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name=op.f("ck_tenants_slug_format")),
+        sa.CheckConstraint(
+            "slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name=op.f("ck_tenants_slug_format")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
         sa.UniqueConstraint("slug", name=op.f("uq_tenants_slug")),
     )
@@ -69,7 +71,7 @@ def upgrade() -> None:
         AS $$ SELECT id FROM public.tenants WHERE slug = p_slug $$
         """
     )
-    op.execute(f"REVOKE ALL ON FUNCTION app_tenant_id_for_slug(text) FROM PUBLIC")
+    op.execute("REVOKE ALL ON FUNCTION app_tenant_id_for_slug(text) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION app_tenant_id_for_slug(text) TO {role}")
 
     op.create_table(
@@ -89,9 +91,16 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lowercase")),
-        sa.CheckConstraint("failed_login_count >= 0", name=op.f("ck_users_failed_login_count_nonnegative")),
+        sa.CheckConstraint(
+            "failed_login_count >= 0", name=op.f("ck_users_failed_login_count_nonnegative")
+        ),
         sa.CheckConstraint(f"role IN ({ROLES})", name=op.f("ck_users_role_known")),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_users_tenant_id_tenants"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_users_tenant_id_tenants"),
+            ondelete="RESTRICT",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("tenant_id", "email", name=op.f("uq_users_tenant_id_email")),
         sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_users_tenant_id_id")),
@@ -109,8 +118,18 @@ def upgrade() -> None:
         sa.Column("revoked_reason", sa.String(length=40), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], name=op.f("fk_auth_sessions_tenant_id_user_id_users"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_auth_sessions_tenant_id_tenants"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name=op.f("fk_auth_sessions_tenant_id_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_auth_sessions_tenant_id_tenants"),
+            ondelete="RESTRICT",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
         sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_auth_sessions_tenant_id_id")),
     )
@@ -127,8 +146,18 @@ def upgrade() -> None:
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id", "session_id"], ["auth_sessions.tenant_id", "auth_sessions.id"], name=op.f("fk_refresh_tokens_tenant_id_session_id_auth_sessions"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_refresh_tokens_tenant_id_tenants"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "session_id"],
+            ["auth_sessions.tenant_id", "auth_sessions.id"],
+            name=op.f("fk_refresh_tokens_tenant_id_session_id_auth_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_refresh_tokens_tenant_id_tenants"),
+            ondelete="RESTRICT",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
     )
     op.create_index("ix_refresh_tokens_session_id", "refresh_tokens", ["session_id"])
@@ -153,12 +182,26 @@ def upgrade() -> None:
         sa.Column("detail", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_audit_events_tenant_id_tenants"), ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_audit_events_tenant_id_tenants"),
+            ondelete="RESTRICT",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
-        sa.UniqueConstraint("tenant_id", "seq", name=op.f("uq_audit_events_tenant_id_seq"), postgresql_nulls_not_distinct=True),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "seq",
+            name=op.f("uq_audit_events_tenant_id_seq"),
+            postgresql_nulls_not_distinct=True,
+        ),
     )
-    op.create_index("ix_audit_events_tenant_id_occurred_at", "audit_events", ["tenant_id", "occurred_at"])
-    op.create_index("ix_audit_events_tenant_id_patient_id", "audit_events", ["tenant_id", "patient_id"])
+    op.create_index(
+        "ix_audit_events_tenant_id_occurred_at", "audit_events", ["tenant_id", "occurred_at"]
+    )
+    op.create_index(
+        "ix_audit_events_tenant_id_patient_id", "audit_events", ["tenant_id", "patient_id"]
+    )
     # Append-only: the app may read and add, nothing else; a trigger also refuses changes
     # from anyone who has not deliberately disabled triggers.
     grant_app("audit_events", "SELECT, INSERT")
