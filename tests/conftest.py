@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import URL, Engine, create_engine, make_url, text
 
 from api.app import create_app
@@ -51,7 +52,9 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
         name = f"emr_test_{uuid.uuid4().hex[:10]}"
         _create_database(server, name)
         created = (server, name)
-        update["database_url"] = server.set(database=name).render_as_string(hide_password=False)
+        update["database_url"] = SecretStr(
+            server.set(database=name).render_as_string(hide_password=False)
+        )
     settings = environment.model_copy(update=update)
     yield settings
     if created is not None:
