@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
-from api.middleware import BodySizeLimit, RequestMetrics
+from api.middleware import BodySizeLimit, RequestMetrics, UnexpectedErrors
 from api.routers import audit, auth, health, users
 from api.services import Services
 from transactional.schema import assert_schema_current
@@ -34,7 +34,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     problems.install(app)
     for router in (health.router, auth.router, users.router, audit.router):
         app.include_router(router)
-    # Outermost first: metrics see every answer, including 413s from the size limit.
+    # Each add wraps the previous: metrics (outermost) see every answer, 413s and 500s included.
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=services.metrics)
     return app

@@ -1,4 +1,7 @@
-"""ASGI middleware: request body limit, and per-request metrics and access log without PHI."""
+"""ASGI middleware: body limit, security headers, metrics and access log, last-resort errors.
+
+None of them logs a path, query string, body or exception message: those may hold PHI.
+"""
 
 import logging
 import time
@@ -7,7 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
-from api.problems import Problem, problem_response
+from api.problems import Problem, log_unexpected, problem_response
 
 access_log = logging.getLogger("emr.access")
 
@@ -70,6 +73,44 @@ class BodySizeLimit:
             await problem_response(too_large)(scope, receive, send)
 
 
+# Responses carry PHI and tokens: never cached, never sniffed, never leaked in a Referer.
+_SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class UnexpectedErrors:
+    """Answer an unhandled exception with a bare 500 problem and log only where it happened.
+
+    Starlette's own `ServerErrorMiddleware` re-raises after answering, and the server then
+    logs the full exception, message and all; catching here, inside it, prevents that.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_unexpected(exc)
+            if not started:
+                await problem_response(Problem(500))(scope, receive, send)
+
+
 class RequestMetrics:
     """Counts and times requests by route template (never the raw path, which holds ids)."""
 
@@ -89,7 +130,7 @@ class RequestMetrics:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
+                message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS]
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 

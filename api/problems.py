@@ -108,7 +108,7 @@ def _domain_problem(exc: DomainError) -> Problem:
     return Problem(400, detail=str(exc))
 
 
-def _log_unexpected(exc: BaseException) -> None:
+def log_unexpected(exc: BaseException) -> None:
     """Log where it failed but not the message: driver errors embed row values (PHI)."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = " <- ".join(
@@ -137,12 +137,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         return problem_response(_domain_problem(exc), request)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        _log_unexpected(exc)
-        return problem_response(Problem(500), request)
-
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(DomainError, on_domain)
-    app.add_exception_handler(Exception, on_unexpected)

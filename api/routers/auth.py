@@ -6,7 +6,14 @@ from fastapi import APIRouter, Depends, Form, Request, status
 
 from api.deps import Principal, ServicesDep, SessionDep, request_actor, require
 from api.problems import Problem
-from api.schemas.auth import MfaConfirm, MfaEnrolment, MfaStatus, RefreshRequest, TokenPair
+from api.schemas.auth import (
+    MfaConfirm,
+    MfaEnrolment,
+    MfaEnrolRequest,
+    MfaStatus,
+    RefreshRequest,
+    TokenPair,
+)
 from api.services import Services
 from transactional.base import utcnow
 from transactional.identity.roles import Permission
@@ -131,16 +138,27 @@ def logout(principal: Profile, session: SessionDep, services: ServicesDep) -> No
 
 
 @router.post("/mfa/enroll", response_model=MfaEnrolment)
-def enroll_mfa(principal: Profile, session: SessionDep, services: ServicesDep) -> MfaEnrolment:
+def enroll_mfa(
+    body: MfaEnrolRequest, principal: Profile, session: SessionDep, services: ServicesDep
+) -> MfaEnrolment:
+    """Start TOTP enrolment; needs the current password again. Confirm with a code."""
     tenant = get_current_tenant(session=session, tenant_id=principal.tenant_id)
     assert tenant is not None
-    secret, uri = start_mfa_enrolment(
+    enrolment = start_mfa_enrolment(
         session=session,
         user=principal.user,
+        password=body.password,
         tenant_slug=tenant.slug,
         keyring=services.secrets.keyring,
         actor=principal.actor,
+        policy=services.policy,
+        now=utcnow(),
     )
+    if enrolment is None:
+        raise Problem(
+            403, "reauthentication-failed", "The password is not correct.", keep_writes=True
+        )
+    secret, uri = enrolment
     return MfaEnrolment(secret=secret, otpauth_uri=uri)
 
 

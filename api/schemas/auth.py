@@ -19,6 +19,10 @@ class MfaEnrolment(ResponseModel):
     otpauth_uri: str
 
 
+class MfaEnrolRequest(RequestModel):
+    password: str = Field(min_length=1, max_length=1024, description="The current password.")
+
+
 class MfaConfirm(RequestModel):
     otp: str = Field(pattern=r"^\d{6}$")
 

@@ -39,6 +39,7 @@ def test_password_grant_returns_the_contract_fields(
 ) -> None:
     response = sign_in(client, tenant=tenant, user=user)
     assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
     body = response.json()
     assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
@@ -270,7 +271,12 @@ def test_mfa_enrolment_then_sign_in_demands_a_valid_code(
     client: TestClient, database: Database, tenant: Tenant, user: User
 ) -> None:
     headers = bearer(client, tenant=tenant, user=user)
-    enrol = client.post("/api/v1/auth/mfa/enroll", headers=headers)
+    refused = client.post(
+        "/api/v1/auth/mfa/enroll", json={"password": "wrong-password-1"}, headers=headers
+    )
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "urn:emr:problem:reauthentication-failed"
+    enrol = client.post("/api/v1/auth/mfa/enroll", json={"password": PASSWORD}, headers=headers)
     assert enrol.status_code == 200
     secret = enrol.json()["secret"]
     assert enrol.json()["otpauth_uri"].startswith("otpauth://totp/")
@@ -299,14 +305,18 @@ def test_mfa_enrolment_then_sign_in_demands_a_valid_code(
     assert sign_in(client, tenant=tenant, user=user, otp=next_code).status_code == 200
     replay = sign_in(client, tenant=tenant, user=user, otp=next_code)
     assert replay.json()["type"] == "urn:emr:problem:invalid-otp"
-    assert ("auth.mfa_enrol_confirm", "failure") in _audit_actions(database, tenant)
+    actions = _audit_actions(database, tenant)
+    assert ("auth.mfa_enrol_start", "failure") in actions
+    assert ("auth.mfa_enrol_confirm", "failure") in actions
 
 
 def test_mfa_secret_is_stored_encrypted(
     client: TestClient, owner_engine: Engine, tenant: Tenant, user: User
 ) -> None:
     secret = client.post(
-        "/api/v1/auth/mfa/enroll", headers=bearer(client, tenant=tenant, user=user)
+        "/api/v1/auth/mfa/enroll",
+        json={"password": PASSWORD},
+        headers=bearer(client, tenant=tenant, user=user),
     ).json()["secret"]
     with owner_engine.connect() as connection:
         stored = connection.execute(

@@ -173,7 +173,9 @@ def test_unexpected_errors_are_500_without_details_in_response_or_log(
     def boom() -> None:
         raise RuntimeError(phi)
 
-    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.INFO):
+    # raise_server_exceptions=True: an exception escaping the app (to be logged in full by
+    # the server) would fail the test here.
+    with TestClient(app, raise_server_exceptions=True) as client, caplog.at_level(logging.INFO):
         response = client.get("/boom")
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM
@@ -181,6 +183,7 @@ def test_unexpected_errors_are_500_without_details_in_response_or_log(
     assert phi not in response.text
     assert "RuntimeError" in caplog.text
     assert phi not in caplog.text
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_sign_in_form_errors_are_problems(client: TestClient) -> None:

@@ -276,10 +276,27 @@ def sign_out(
 
 
 def start_mfa_enrolment(
-    *, session: Session, user: User, tenant_slug: str, keyring: Keyring, actor: Actor
-) -> tuple[str, str]:
+    *,
+    session: Session,
+    user: User,
+    password: str,
+    tenant_slug: str,
+    keyring: Keyring,
+    actor: Actor,
+    policy: AuthPolicy,
+    now: datetime,
+) -> tuple[str, str] | None:
+    """A new TOTP secret and its otpauth URI; None if the password is wrong.
+
+    The password is asked again so that a stolen access token cannot bind the account to an
+    attacker's authenticator; wrong answers count toward the lockout.
+    """
     if user.mfa_enabled:
         raise Conflict("multi-factor authentication is already enabled; an admin can reset it")
+    if not verify_password(user.password_hash, password):
+        _register_failure(user, policy, now)
+        _audit(session, user.tenant_id, actor, "auth.mfa_enrol_start", Outcome.FAILURE)
+        return None
     secret = mfa.new_secret(user=user, keyring=keyring)
     user.mfa_last_used_step = None
     record(
