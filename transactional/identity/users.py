@@ -29,6 +29,19 @@ class UserChanges:
     is_active: bool | None = None
 
 
+def _audit_user(
+    session: Session,
+    actor: Actor,
+    user: User,
+    action: str,
+    detail: dict[str, str | bool | None] | None = None,
+) -> None:
+    entry = AuditEntry(
+        action=action, resource_type="user", resource_id=user.id, detail=detail or {}
+    )
+    record(session=session, tenant_id=user.tenant_id, actor=actor, entry=entry)
+
+
 def _normalize_email(email: str) -> str:
     email = email.strip().lower()
     local, at, domain = email.partition("@")
@@ -63,17 +76,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(
-        session=session,
-        tenant_id=tenant_id,
-        actor=actor,
-        entry=AuditEntry(
-            action="user.create",
-            resource_type="user",
-            resource_id=user.id,
-            detail={"role": user.role},
-        ),
-    )
+    _audit_user(session, actor, user, "user.create", detail={"role": user.role})
     return user
 
 
@@ -121,14 +124,7 @@ def update_user(
     if changes.role is not None or changes.is_active is False:
         revoke_user_sessions(session=session, user=user, reason="account_changed")
     session.flush()
-    record(
-        session=session,
-        tenant_id=tenant_id,
-        actor=actor,
-        entry=AuditEntry(
-            action="user.update", resource_type="user", resource_id=user.id, detail=changed
-        ),
-    )
+    _audit_user(session, actor, user, "user.update", detail=changed)
     return user
 
 
@@ -138,12 +134,7 @@ def unlock_user(
     user = get_user(session=session, tenant_id=tenant_id, user_id=user_id)
     user.failed_login_count = 0
     user.locked_until = None
-    record(
-        session=session,
-        tenant_id=tenant_id,
-        actor=actor,
-        entry=AuditEntry(action="user.unlock", resource_type="user", resource_id=user.id),
-    )
+    _audit_user(session, actor, user, "user.unlock")
     return user
 
 
@@ -154,12 +145,7 @@ def reset_mfa(*, session: Session, tenant_id: uuid.UUID, user_id: uuid.UUID, act
     user.mfa_secret_encrypted = None
     user.mfa_last_used_step = None
     revoke_user_sessions(session=session, user=user, reason="mfa_reset")
-    record(
-        session=session,
-        tenant_id=tenant_id,
-        actor=actor,
-        entry=AuditEntry(action="user.mfa_reset", resource_type="user", resource_id=user.id),
-    )
+    _audit_user(session, actor, user, "user.mfa_reset")
     return user
 
 
