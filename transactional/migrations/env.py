@@ -1,9 +1,14 @@
-"""Alembic environment: migrations always run as the owner role, never as the app role."""
+"""Alembic environment: migrations always run as the owner role, never as the app role.
+
+`emr db upgrade` hands over its connection; a bare `alembic upgrade` connects from settings.
+"""
 
 from alembic import context
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, create_engine
 
+from transactional.database import resolve_urls
 from transactional.models import Base
+from transactional.settings import get_settings
 
 
 def _run(connection: Connection) -> None:
@@ -19,23 +24,18 @@ def _run(connection: Connection) -> None:
 
 def run_migrations_online() -> None:
     config = context.config
-    connectable = config.attributes.get("connection")
-    if connectable is None:
-        from transactional.database import resolve_urls
-        from transactional.settings import get_settings
-
-        settings = get_settings()
-        config.attributes.setdefault("app_role", settings.app_db_role)
-        from sqlalchemy import create_engine
-
-        engine: Engine = create_engine(resolve_urls(settings).owner)
-        try:
-            with engine.connect() as connection:
-                _run(connection)
-        finally:
-            engine.dispose()
-    else:
-        _run(connectable)
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    settings = get_settings()
+    config.attributes.setdefault("app_role", settings.app_db_role)
+    engine = create_engine(resolve_urls(settings).owner)
+    try:
+        with engine.begin() as own_connection:
+            _run(own_connection)
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():
