@@ -3,5 +3,26 @@
 from transactional.audit.models import AuditEvent
 from transactional.base import Base
 from transactional.identity.models import AuthSession, RefreshToken, Tenant, User
+from transactional.patients.models import (
+    Allergy,
+    Coverage,
+    MrnCounter,
+    Patient,
+    PatientIdentifier,
+    Payer,
+)
 
-__all__ = ["AuditEvent", "AuthSession", "Base", "RefreshToken", "Tenant", "User"]
+__all__ = [
+    "Allergy",
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "Coverage",
+    "MrnCounter",
+    "Patient",
+    "PatientIdentifier",
+    "Payer",
+    "RefreshToken",
+    "Tenant",
+    "User",
+]

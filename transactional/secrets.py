@@ -46,6 +46,9 @@ class Keyring:
 class Secrets:
     jwt_secret: str
     keyring: Keyring
+    blind_index_key: bytes
+    """HMAC key for exact-match search on encrypted fields (e.g. SSN); unlike the
+    encryption keys it cannot rotate without recomputing every index value."""
 
 
 def _parse_keys(spec: str) -> Keyring:
@@ -71,6 +74,7 @@ def _generated(path: Path) -> dict[str, str]:
     fresh = {
         "jwt_secret": secrets.token_urlsafe(48),
         "encryption_keys": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+        "blind_index_key": base64.b64encode(os.urandom(32)).decode(),
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -78,9 +82,17 @@ def _generated(path: Path) -> dict[str, str]:
     return fresh
 
 
+def _blind_index_key(encoded: str) -> bytes:
+    key = base64.b64decode(encoded, validate=True)
+    if len(key) < 32:
+        raise KeyMaterialError("EMR_BLIND_INDEX_KEY must be at least 32 bytes (base64)")
+    return key
+
+
 def load_secrets(settings: Settings) -> Secrets:
     generated: dict[str, str] = {}
-    if settings.jwt_secret is None or settings.encryption_keys is None:
+    configured = (settings.jwt_secret, settings.encryption_keys, settings.blind_index_key)
+    if any(value is None for value in configured):
         generated = _generated(settings.state_dir / "secrets.json")
     jwt_secret = (
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else generated["jwt_secret"]
@@ -92,4 +104,11 @@ def load_secrets(settings: Settings) -> Secrets:
         if settings.encryption_keys
         else generated["encryption_keys"]
     )
-    return Secrets(jwt_secret=jwt_secret, keyring=_parse_keys(keys))
+    blind = (
+        settings.blind_index_key.get_secret_value()
+        if settings.blind_index_key
+        else generated["blind_index_key"]
+    )
+    return Secrets(
+        jwt_secret=jwt_secret, keyring=_parse_keys(keys), blind_index_key=_blind_index_key(blind)
+    )

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated `key_id:base64(32 bytes)`; the first one encrypts.",
     )
+    blind_index_key: SecretStr | None = Field(
+        default=None, description="base64 of 32+ bytes; keys exact-match search on SSNs."
+    )
 
     # Authentication policy.
     access_token_minutes: int = Field(default=10, ge=1, le=60)

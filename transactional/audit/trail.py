@@ -51,7 +51,7 @@ class AuditEntry:
     resource_type: str | None = None
     resource_id: str | uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
-    detail: Mapping[str, str | int | bool | None] = field(default_factory=dict)
+    detail: Mapping[str, str | int | bool | list[str] | None] = field(default_factory=dict)
 
 
 def _ip_or_none(value: str | None) -> str | None:

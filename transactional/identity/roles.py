@@ -29,6 +29,7 @@ class Permission(StrEnum):
     PATIENT_WRITE = "patient.write"
     PATIENT_MERGE = "patient.merge"
     PATIENT_SSN_READ = "patient.ssn.read"
+    PROVIDER_MANAGE = "provider.manage"
     SCHEDULE_READ = "schedule.read"
     SCHEDULE_WRITE = "schedule.write"
     CHART_READ = "chart.read"
@@ -66,8 +67,9 @@ _CLINICAL_READ = {
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         _EVERY_STAFF_MEMBER
-        | {P.USER_READ, P.USER_MANAGE, P.AUDIT_READ, P.PATIENT_READ, P.PATIENT_MERGE}
-        | {P.SCHEDULE_READ, P.ANALYTICS_READ}
+        | {P.USER_READ, P.USER_MANAGE, P.AUDIT_READ, P.PROVIDER_MANAGE, P.ANALYTICS_READ}
+        # Registration and scheduling (small clinics' admins run the front desk), no charts.
+        | {P.PATIENT_READ, P.PATIENT_WRITE, P.PATIENT_MERGE, P.SCHEDULE_READ, P.SCHEDULE_WRITE}
     ),
     Role.PHYSICIAN: frozenset(
         _EVERY_STAFF_MEMBER
@@ -99,7 +101,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.BILLING_WRITE, P.CLAIM_SUBMIT, P.PAYMENT_POST}
     ),
     Role.MANAGER: frozenset(
-        _EVERY_STAFF_MEMBER | {P.USER_READ, P.SCHEDULE_READ, P.BILLING_READ, P.ANALYTICS_READ}
+        _EVERY_STAFF_MEMBER
+        | {P.USER_READ, P.PROVIDER_MANAGE, P.SCHEDULE_READ, P.BILLING_READ, P.ANALYTICS_READ}
     ),
     Role.PATIENT: frozenset({P.PROFILE_READ, P.PORTAL_SELF}),
 }

@@ -1,0 +1,1 @@
+"""Patients: registration, MRNs, identifiers, coverage, allergies, search and merge."""

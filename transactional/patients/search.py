@@ -1,0 +1,137 @@
+"""Finding patients: fuzzy name (pg_trgm), birth date, MRN, phone, identifier, SSN.
+
+Results are ordered by (family name, given name, id) and paginated with a cursor that is just
+the last patient's id, so no name ever travels in a URL. Deleted and merged records are left
+out, except that looking up a merged MRN finds the surviving record.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from transactional.audit.trail import Actor, AuditEntry, record
+from transactional.errors import InvalidInput
+from transactional.patients.models import Patient, PatientIdentifier
+from transactional.patients.mrn import normalize_mrn
+from transactional.patients.registry import phone_digits, resolve
+from transactional.patients.ssn import blind_index, normalize_ssn
+
+_DIGITS_ONLY = re.compile(r"^[\d\s()+.-]+$")
+
+
+@dataclass(frozen=True)
+class PatientQuery:
+    text: str | None = None
+    birth_date: date | None = None
+    mrn: str | None = None
+    phone: str | None = None
+    identifier: str | None = None
+    ssn: str | None = None
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    items: list[Patient]
+    next_cursor: uuid.UUID | None
+
+
+def _name_filter(text: str) -> list[object]:
+    words = re.sub(r"[,\s]+", " ", text.lower()).strip()
+    if len(words) < 2:
+        raise InvalidInput("name search needs at least two characters")
+    # `%` is trigram similarity (typos, either word order); LIKE catches short prefixes.
+    return [Patient.search_name.op("%")(words), Patient.search_name.like(f"%{words}%")]
+
+
+def _filters(query: PatientQuery, index_key: bytes) -> list[object]:
+    conditions: list[object] = []
+    if query.text:
+        text = query.text.strip()
+        alternatives = _name_filter(text) if not _DIGITS_ONLY.match(text) else []
+        mrn = normalize_mrn(text)
+        if mrn:
+            alternatives.append(Patient.mrn == mrn)
+        elif _DIGITS_ONLY.match(text):
+            alternatives.append(Patient.phone_digits == phone_digits(text))
+        conditions.append(or_(*alternatives))  # type: ignore[arg-type]
+    if query.birth_date:
+        conditions.append(Patient.birth_date == query.birth_date)
+    if query.phone:
+        conditions.append(Patient.phone_digits == phone_digits(query.phone))
+    if query.identifier:
+        system, sep, value = query.identifier.partition("|")
+        match = PatientIdentifier.value == (value if sep else system)
+        if sep:
+            match = match & (PatientIdentifier.system == system)
+        conditions.append(Patient.id.in_(select(PatientIdentifier.patient_id).where(match)))
+    if query.ssn:
+        conditions.append(
+            Patient.ssn_blind_index == blind_index(normalize_ssn(query.ssn), key=index_key)
+        )
+    return conditions
+
+
+def _by_mrn(session: Session, tenant_id: uuid.UUID, text: str) -> list[Patient]:
+    mrn = normalize_mrn(text)
+    if mrn is None:
+        raise InvalidInput("mrn is not a valid MRN (check digit failed or wrong format)")
+    patient = session.scalar(
+        select(Patient).where(Patient.tenant_id == tenant_id, Patient.mrn == mrn)
+    )
+    if patient is None:
+        return []
+    survivor = resolve(session, patient)
+    return [] if survivor.is_deleted else [survivor]
+
+
+def search_patients(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    query: PatientQuery,
+    limit: int,
+    cursor: uuid.UUID | None,
+    actor: Actor,
+    index_key: bytes,
+) -> PatientPage:
+    if query.mrn:
+        items = _by_mrn(session, tenant_id, query.mrn)
+        page = PatientPage(items=items, next_cursor=None)
+    else:
+        statement: Select[Patient] = select(Patient).where(
+            Patient.tenant_id == tenant_id,
+            Patient.is_deleted.is_(False),
+            Patient.merged_into_id.is_(None),
+            *_filters(query, index_key),  # type: ignore[arg-type]
+        )
+        if cursor is not None:
+            last = session.execute(
+                select(Patient.family_name, Patient.given_name, Patient.id).where(
+                    Patient.tenant_id == tenant_id, Patient.id == cursor
+                )
+            ).first()
+            if last is None:
+                raise InvalidInput("cursor does not point at a patient")
+            statement = statement.where(
+                tuple_(Patient.family_name, Patient.given_name, Patient.id) > tuple(last)
+            )
+        statement = statement.order_by(Patient.family_name, Patient.given_name, Patient.id)
+        rows = list(session.scalars(statement.limit(limit + 1)))
+        more = len(rows) > limit
+        items = rows[:limit]
+        page = PatientPage(items=items, next_cursor=items[-1].id if more else None)
+    record(
+        session=session,
+        tenant_id=tenant_id,
+        actor=actor,
+        entry=AuditEntry(
+            action="patient.search",
+            resource_type="patient",
+            detail={"returned": len(page.items), "patient_ids": [str(p.id) for p in page.items]},
+        ),
+    )
+    return page
