@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import problems
 from api.middleware import BodySizeLimit, RequestMetrics, UnexpectedErrors
-from api.routers import audit, auth, health, patients, users
+from api.routers import audit, auth, coverage, health, patients, users
 from api.services import Services
 from transactional.schema import assert_schema_current
 from transactional.settings import Settings, get_settings
@@ -32,7 +32,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     problems.install(app)
-    for router in (health.router, auth.router, users.router, audit.router, patients.router):
+    for router in (
+        health.router,
+        auth.router,
+        users.router,
+        audit.router,
+        patients.router,
+        coverage.router,
+    ):
         app.include_router(router)
     # Each add wraps the previous: metrics (outermost) see every answer, 413s and 500s included.
     app.add_middleware(UnexpectedErrors)
