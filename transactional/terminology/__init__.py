@@ -1,0 +1,1 @@
+"""Code systems, the shipped code subsets, their lookup and validation, and UCUM units."""
