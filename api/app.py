@@ -8,7 +8,18 @@ from starlette.concurrency import run_in_threadpool
 
 from api import problems
 from api.middleware import BodySizeLimit, RequestMetrics, UnexpectedErrors
-from api.routers import audit, auth, coverage, health, patients, users
+from api.routers import (
+    appointments,
+    audit,
+    auth,
+    availability,
+    coverage,
+    front_desk,
+    health,
+    patients,
+    providers,
+    users,
+)
 from api.services import Services
 from transactional.schema import assert_schema_current
 from transactional.settings import Settings, get_settings
@@ -39,6 +50,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         audit.router,
         patients.router,
         coverage.router,
+        providers.router,
+        availability.router,
+        appointments.router,
+        front_desk.router,
     ):
         app.include_router(router)
     # Each add wraps the previous: metrics (outermost) see every answer, 413s and 500s included.

@@ -11,18 +11,26 @@ from transactional.patients.models import (
     PatientIdentifier,
     Payer,
 )
+from transactional.providers.models import Department, Location, Practitioner
+from transactional.scheduling.models import Appointment, ScheduleException, WorkingHours
 
 __all__ = [
     "Allergy",
+    "Appointment",
     "AuditEvent",
     "AuthSession",
     "Base",
     "Coverage",
+    "Department",
+    "Location",
     "MrnCounter",
     "Patient",
     "PatientIdentifier",
     "Payer",
+    "Practitioner",
     "RefreshToken",
+    "ScheduleException",
     "Tenant",
     "User",
+    "WorkingHours",
 ]

@@ -1,0 +1,1 @@
+"""Providers: departments, locations (sites and rooms with their time zone) and practitioners."""

@@ -1,0 +1,1 @@
+"""Scheduling: working hours, exceptions, free slots, appointments and the front-desk queue."""
