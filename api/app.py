@@ -9,13 +9,16 @@ from starlette.concurrency import run_in_threadpool
 from api import problems
 from api.middleware import BodySizeLimit, RequestMetrics, UnexpectedErrors
 from api.routers import (
+    allergies,
     appointments,
     audit,
     auth,
     availability,
     coverage,
+    encounters,
     front_desk,
     health,
+    notes,
     patients,
     providers,
     users,
@@ -54,6 +57,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         availability.router,
         appointments.router,
         front_desk.router,
+        encounters.router,
+        notes.router,
+        allergies.router,
     ):
         app.include_router(router)
     # Each add wraps the previous: metrics (outermost) see every answer, 413s and 500s included.

@@ -2,6 +2,7 @@
 
 from transactional.audit.models import AuditEvent
 from transactional.base import Base
+from transactional.charting.models import ClinicalNote, Condition, Encounter, Observation, Procedure
 from transactional.identity.models import AuthSession, RefreshToken, Tenant, User
 from transactional.patients.models import (
     Allergy,
@@ -20,14 +21,19 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "ClinicalNote",
+    "Condition",
     "Coverage",
     "Department",
+    "Encounter",
     "Location",
     "MrnCounter",
+    "Observation",
     "Patient",
     "PatientIdentifier",
     "Payer",
     "Practitioner",
+    "Procedure",
     "RefreshToken",
     "ScheduleException",
     "Tenant",

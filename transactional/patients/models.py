@@ -199,13 +199,15 @@ class Allergy(PatientOwned, Base):
         _patient_fk("allergies"),
         CheckConstraint(_in("severity", ALLERGY_SEVERITIES), name="severity_known"),
         CheckConstraint(_in("status", ALLERGY_STATUSES), name="status_known"),
-        CheckConstraint(_in("category", ALLERGY_CATEGORIES), name="category_known"),
+        CheckConstraint(
+            "category IS NULL OR " + _in("category", ALLERGY_CATEGORIES), name="category_known"
+        ),
     )
 
     substance_system: Mapped[str] = mapped_column(String(200))
     substance_code: Mapped[str] = mapped_column(String(64))
     substance_display: Mapped[str | None] = mapped_column(String(300))
-    category: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(20))
     severity: Mapped[str] = mapped_column(String(10))
     reaction: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="active")

@@ -165,7 +165,7 @@ def upgrade() -> None:
         sa.Column("substance_system", sa.String(length=200), nullable=False),
         sa.Column("substance_code", sa.String(length=64), nullable=False),
         sa.Column("substance_display", sa.String(length=300), nullable=True),
-        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=True),
         sa.Column("severity", sa.String(length=10), nullable=False),
         sa.Column("reaction", sa.String(length=300), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -177,7 +177,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.CheckConstraint(
-            "category IN ('medication', 'food', 'environment', 'biologic')",
+            "category IS NULL OR category IN ('medication', 'food', 'environment', 'biologic')",
             name=op.f("ck_allergies_category_known"),
         ),
         sa.CheckConstraint(

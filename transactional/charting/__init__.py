@@ -1,0 +1,1 @@
+"""Encounters and the chart: notes, vital signs, diagnoses and problems, procedures."""
