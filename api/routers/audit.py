@@ -22,7 +22,7 @@ def list_audit_events(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[
-        int | None, Query(ge=1, description="next_cursor of the previous page")
+        uuid.UUID | None, Query(description="next_cursor of the previous page")
     ] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     patient_id: uuid.UUID | None = None,
@@ -35,7 +35,7 @@ def list_audit_events(
         session=session,
         tenant_id=principal.tenant_id,
         limit=limit + 1,
-        before_seq=cursor,
+        before=cursor,
         action=action,
         patient_id=patient_id,
         actor_user_id=actor_user_id,
@@ -46,7 +46,7 @@ def list_audit_events(
     events = events[:limit]
     page = AuditEventPage(
         items=[AuditEventOut.model_validate(event) for event in events],
-        next_cursor=events[-1].seq if more else None,
+        next_cursor=events[-1].id if more else None,
     )
     record(
         session=session,
@@ -71,7 +71,9 @@ def verify_audit_trail(principal: AuditReader, session: SessionDep) -> AuditVeri
     return AuditVerification(
         valid=result.valid,
         events_checked=result.events_checked,
-        first_broken=BrokenEvent(id=broken.event_id, seq=broken.seq, reason=broken.reason)
+        first_broken=BrokenEvent(
+            id=broken.event_id, chain=broken.chain, seq=broken.seq, reason=broken.reason
+        )
         if broken
         else None,
     )

@@ -9,6 +9,7 @@ from api.schemas.base import ResponseModel
 
 class AuditEventOut(ResponseModel):
     id: uuid.UUID
+    chain: int
     seq: int
     occurred_at: datetime
     actor_user_id: uuid.UUID | None
@@ -26,11 +27,12 @@ class AuditEventOut(ResponseModel):
 
 class AuditEventPage(ResponseModel):
     items: list[AuditEventOut]
-    next_cursor: int | None
+    next_cursor: uuid.UUID | None
 
 
 class BrokenEvent(ResponseModel):
     id: uuid.UUID
+    chain: int
     seq: int
     reason: str
 

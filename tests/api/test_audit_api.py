@@ -16,8 +16,9 @@ def test_audit_events_are_paginated_newest_first(client: TestClient, database: D
     second = client.get(
         "/api/v1/audit-events", params={"limit": 2, "cursor": first["next_cursor"]}, headers=headers
     ).json()
-    seqs = [item["seq"] for item in first["items"] + second["items"]]
-    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 4
+    page = first["items"] + second["items"]
+    times = [item["occurred_at"] for item in page]
+    assert times == sorted(times, reverse=True) and len({item["id"] for item in page}) == 4
     logins = client.get(
         "/api/v1/audit-events", params={"action": "auth.login"}, headers=headers
     ).json()
@@ -37,12 +38,16 @@ def test_verify_reports_the_first_altered_event(
         connection.execute(text("SET LOCAL session_replication_role = replica"))
         target = connection.execute(
             text(
-                "UPDATE audit_events SET outcome = 'failure' "
-                "WHERE tenant_id = :t AND seq = 2 RETURNING id"
+                "UPDATE audit_events SET outcome = 'failure' WHERE id = ("
+                "SELECT id FROM audit_events WHERE tenant_id = :t ORDER BY occurred_at LIMIT 1) "
+                "RETURNING id, chain, seq"
             ),
             {"t": tenant.id},
-        ).scalar_one()
+        ).one()
     broken = client.get("/api/v1/audit-events/verify", headers=headers).json()
     assert broken["valid"] is False
-    assert broken["first_broken"]["id"] == str(target)
-    assert broken["first_broken"]["seq"] == 2
+    assert broken["first_broken"]["id"] == str(target.id)
+    assert (broken["first_broken"]["chain"], broken["first_broken"]["seq"]) == (
+        target.chain,
+        target.seq,
+    )

@@ -30,7 +30,9 @@ def user(database: Database, tenant: Tenant) -> User:
 def _audit_actions(database: Database, tenant: Tenant) -> list[tuple[str, str]]:
     with database.transaction() as session:
         bind_tenant(session, tenant.id)
-        rows = session.execute(text("SELECT action, outcome FROM audit_events ORDER BY seq")).all()
+        rows = session.execute(
+            text("SELECT action, outcome FROM audit_events ORDER BY occurred_at")
+        ).all()
     return [(row.action, row.outcome) for row in rows]
 
 

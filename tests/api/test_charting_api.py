@@ -422,7 +422,7 @@ def test_chart_reads_and_writes_are_audited_with_the_patient(clinic: Clinic) -> 
         rows = session.execute(
             text(
                 "SELECT action, patient_id FROM audit_events "
-                "WHERE action LIKE 'encounter.%' OR action LIKE 'vitals.%' ORDER BY seq"
+                "WHERE action LIKE 'encounter.%' OR action LIKE 'vitals.%' ORDER BY occurred_at"
             )
         ).all()
     assert [(r.action, r.patient_id) for r in rows] == [

@@ -31,7 +31,7 @@ def _audit(database: Database, tenant: Tenant) -> list[tuple[str, uuid.UUID | No
     with database.transaction() as session:
         bind_tenant(session, tenant.id)
         rows = session.execute(
-            text("SELECT action, patient_id FROM audit_events ORDER BY seq")
+            text("SELECT action, patient_id FROM audit_events ORDER BY occurred_at")
         ).all()
     return [(row.action, row.patient_id) for row in rows]
 

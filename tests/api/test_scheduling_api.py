@@ -292,14 +292,15 @@ def test_api_reads_and_writes_of_appointments_are_audited_with_the_patient(
         events = session.execute(
             text(
                 "SELECT action, patient_id, actor_role, detail::text AS detail FROM audit_events "
-                "WHERE resource_type = 'appointment' AND resource_id = :id ORDER BY seq"
+                "WHERE resource_type = 'appointment' AND resource_id = :id ORDER BY occurred_at"
             ),
             {"id": appointment["id"]},
         ).all()
         provider_events = session.execute(
             text(
                 "SELECT action FROM audit_events WHERE patient_id IS NULL "
-                "AND (action LIKE 'location.%' OR action LIKE 'practitioner.%') ORDER BY seq"
+                "AND (action LIKE 'location.%' OR action LIKE 'practitioner.%') "
+                "ORDER BY occurred_at"
             )
         ).scalars()
         provider_actions = list(provider_events)

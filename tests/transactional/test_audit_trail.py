@@ -6,17 +6,31 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.factories.identity import make_tenant
-from transactional.audit.trail import SYSTEM, Actor, AuditEntry, Outcome, record, verify
+from transactional.audit.trail import (
+    CHAINS,
+    SYSTEM,
+    Actor,
+    AuditEntry,
+    Outcome,
+    pin_chain,
+    record,
+    verify,
+)
 from transactional.database import Database
 from transactional.identity.models import Tenant
 from transactional.tenancy import bind_tenant
 
 
-def _write(database: Database, tenant: Tenant, count: int, **entry: object) -> list[uuid.UUID]:
+def _write(
+    database: Database, tenant: Tenant, count: int, chain: int | None = 0, **entry: object
+) -> list[uuid.UUID]:
+    """`count` events, one transaction each, on `chain` (None: wherever chance puts them)."""
     ids = []
     for i in range(count):
         with database.transaction() as session:
             bind_tenant(session, tenant.id)
+            if chain is not None:
+                pin_chain(session, chain)
             event = record(
                 session=session,
                 tenant_id=tenant.id,
@@ -114,11 +128,40 @@ def test_rehashed_row_still_breaks_the_next_link(
     assert result.first_broken is not None and result.first_broken.event_id == ids[0]
 
 
-def test_concurrent_writers_keep_one_linear_chain(database: Database, tenant: Tenant) -> None:
+def test_concurrent_writers_keep_every_chain_linear(database: Database, tenant: Tenant) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
-        list(pool.map(lambda _: _write(database, tenant, 5), range(6)))
+        list(pool.map(lambda n: _write(database, tenant, 5, chain=n % 2), range(6)))
+        list(pool.map(lambda _: _write(database, tenant, 5, chain=None), range(6)))
     result = _verify(database, tenant)
-    assert result.valid and result.events_checked == 30
+    assert result.valid and result.events_checked == 60
+
+
+def test_a_break_in_any_chain_is_found(
+    database: Database, owner_engine: Engine, tenant: Tenant
+) -> None:
+    for chain in (0, CHAINS - 1):
+        _write(database, tenant, 3, chain=chain)
+    with owner_engine.connect() as connection:
+        target = connection.execute(
+            text("SELECT id FROM audit_events WHERE tenant_id = :t AND chain = :c AND seq = 2"),
+            {"t": tenant.id, "c": CHAINS - 1},
+        ).scalar_one()
+    _tamper(owner_engine, "UPDATE audit_events SET action = 'x' WHERE id = :id", id=target)
+    result = _verify(database, tenant)
+    assert result.first_broken is not None
+    assert (result.first_broken.event_id, result.first_broken.chain) == (target, CHAINS - 1)
+    assert result.events_checked == 4
+
+
+def test_a_transaction_appends_to_one_chain(database: Database, tenant: Tenant) -> None:
+    with database.transaction() as session:
+        bind_tenant(session, tenant.id)
+        events = [
+            record(session=session, tenant_id=tenant.id, actor=SYSTEM, entry=AuditEntry(action="x"))
+            for _ in range(5)
+        ]
+    assert len({event.chain for event in events}) == 1
+    assert [event.seq for event in events] == [1, 2, 3, 4, 5]
 
 
 def test_chains_are_per_tenant_and_verify_in_any_session_time_zone(

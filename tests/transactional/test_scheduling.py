@@ -221,7 +221,7 @@ def test_practitioner_changes_are_audited_without_a_patient(
         events = session.execute(
             select(AuditEvent.action, AuditEvent.patient_id, AuditEvent.detail)
             .where(AuditEvent.resource_id == str(clinic.practitioner.id))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.occurred_at)
         ).all()
     assert changed.specialty_codes == ["207R00000X"] and not changed.is_active
     assert [(event.action, event.patient_id) for event in events] == [
@@ -795,7 +795,7 @@ def test_appointment_reads_and_writes_are_audited_with_the_patient(
         events = session.execute(
             select(AuditEvent)
             .where(AuditEvent.resource_id == str(appointment.id))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.occurred_at)
         ).scalars()
         rows = [(e.action, e.patient_id, e.resource_type, e.detail) for e in events]
     assert rows == [

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,15 +12,16 @@ from transactional.base import Base
 
 
 class AuditEvent(Base):
-    """One entry of a tenant's chain; `tenant_id` NULL is the system chain.
+    """One entry of one of a tenant's chains; `tenant_id` NULL is the system's.
 
-    `hash` = SHA-256 over `prev_hash` and the canonical JSON of every other field, so an
-    altered, removed or reordered row breaks the chain at that row.
+    Each tenant's trail is `CHAINS` interleaved hash chains, so that concurrent writers do
+    not queue behind a single lock. `hash` = SHA-256 over `prev_hash` and the canonical JSON
+    of every other field, so an altered, removed or reordered row breaks its chain there.
     """
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "seq", postgresql_nulls_not_distinct=True),
+        UniqueConstraint("tenant_id", "chain", "seq", postgresql_nulls_not_distinct=True),
         Index("ix_audit_events_tenant_id_patient_id", "tenant_id", "patient_id"),
         Index("ix_audit_events_tenant_id_occurred_at", "tenant_id", "occurred_at"),
     )
@@ -29,6 +30,7 @@ class AuditEvent(Base):
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="RESTRICT")
     )
+    chain: Mapped[int] = mapped_column(SmallInteger)
     seq: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime]
     actor_user_id: Mapped[uuid.UUID | None]

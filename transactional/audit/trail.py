@@ -1,13 +1,16 @@
 """Writing and verifying the hash-chained audit trail.
 
-Every write takes a per-chain transaction-scoped advisory lock, so concurrent writers of one
-tenant append in a strict order; writers of different tenants never wait on each other.
-Callers pass identifiers only, never PHI: `detail` is for codes and counts.
+A tenant's trail is `CHAINS` interleaved hash chains. A transaction appends to one chain,
+chosen at random when it first writes, under that chain's transaction-scoped advisory lock:
+appends to one chain are strictly ordered, while concurrent requests of one tenant rarely
+meet on the same lock (one chain per tenant made every audited request queue behind every
+other until commit). Callers pass identifiers only, never PHI: `detail` is for codes and counts.
 """
 
 import hashlib
 import ipaddress
 import json
+import secrets
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,14 +18,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from transactional.audit.models import AuditEvent
 from transactional.base import utcnow
 
 GENESIS_HASH = "0" * 64
+CHAINS = 16
 _VERIFY_BATCH = 2_000
+_CHAIN_KEY = "audit_chain"
 
 
 class Outcome(StrEnum):
@@ -63,8 +68,27 @@ def _ip_or_none(value: str | None) -> str | None:
         return None
 
 
-def _chain_key(tenant_id: uuid.UUID | None) -> str:
-    return f"audit:{tenant_id or 'system'}"
+def _lock_key(tenant_id: uuid.UUID | None, chain: int) -> str:
+    return f"audit:{tenant_id or 'system'}:{chain}"
+
+
+def _of_tenant(column: ColumnElement[Any], tenant_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """`=` or `IS NULL`: both use the (tenant_id, chain, seq) index, which
+    `IS NOT DISTINCT FROM` cannot, so every append would scan the tenant's whole trail."""
+    return column.is_(None) if tenant_id is None else column == tenant_id
+
+
+def pin_chain(session: Session, chain: int) -> None:
+    """Make this transaction append to `chain` (bulk loads, tests). Call before any append."""
+    if not 0 <= chain < CHAINS:
+        raise ValueError(f"chain must be in 0..{CHAINS - 1}")
+    session.info[_CHAIN_KEY] = chain
+
+
+def _chain_for(session: Session) -> int:
+    """One chain per transaction, so a transaction never holds two chain locks (no deadlock)."""
+    chain: int = session.info.setdefault(_CHAIN_KEY, secrets.randbelow(CHAINS))
+    return chain
 
 
 def _canonical(event: Any) -> str:
@@ -73,6 +97,7 @@ def _canonical(event: Any) -> str:
     payload: dict[str, Any] = {
         "id": str(event.id),
         "tenant_id": str(event.tenant_id) if event.tenant_id else None,
+        "chain": event.chain,
         "seq": event.seq,
         "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_user_id": str(event.actor_user_id) if event.actor_user_id else None,
@@ -96,19 +121,21 @@ def compute_hash(event: Any) -> str:
 def record(
     *, session: Session, tenant_id: uuid.UUID | None, actor: Actor, entry: AuditEntry
 ) -> AuditEvent:
-    """Append one event to the tenant's chain inside the caller's transaction."""
+    """Append one event to one of the tenant's chains inside the caller's transaction."""
+    chain = _chain_for(session)
     session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(_chain_key(tenant_id), 0)))
+        select(func.pg_advisory_xact_lock(func.hashtextextended(_lock_key(tenant_id, chain), 0)))
     )
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.tenant_id.is_not_distinct_from(tenant_id))
+        .where(_of_tenant(AuditEvent.__table__.c.tenant_id, tenant_id), AuditEvent.chain == chain)
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
     event = AuditEvent(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
+        chain=chain,
         seq=(last.seq + 1) if last else 1,
         occurred_at=utcnow(),
         actor_user_id=actor.user_id,
@@ -132,6 +159,7 @@ def record(
 @dataclass(frozen=True)
 class BrokenLink:
     event_id: uuid.UUID
+    chain: int
     seq: int
     reason: str
 
@@ -143,14 +171,18 @@ class Verification:
     first_broken: BrokenLink | None = None
 
 
-def _chain(session: Session, tenant_id: uuid.UUID | None) -> Iterator[Row[Any]]:
+def _chain(session: Session, tenant_id: uuid.UUID | None, chain: int) -> Iterator[Row[Any]]:
     """Plain rows in chain order, in batches, so a long chain never fills the identity map."""
     table = AuditEvent.__table__
     after = 0
     while True:
         batch = session.execute(
             select(table)
-            .where(table.c.tenant_id.is_not_distinct_from(tenant_id), table.c.seq > after)
+            .where(
+                _of_tenant(table.c.tenant_id, tenant_id),
+                table.c.chain == chain,
+                table.c.seq > after,
+            )
             .order_by(table.c.seq)
             .limit(_VERIFY_BATCH)
         ).all()
@@ -160,10 +192,9 @@ def _chain(session: Session, tenant_id: uuid.UUID | None) -> Iterator[Row[Any]]:
         after = batch[-1].seq
 
 
-def verify(*, session: Session, tenant_id: uuid.UUID | None) -> Verification:
-    """Recompute the chain from its first event; report the first event that does not fit."""
+def _first_break(events: Iterator[Row[Any]], chain: int) -> tuple[int, BrokenLink | None]:
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for event in _chain(session, tenant_id):
+    for event in events:
         reason = None
         if event.seq != expected_seq:
             reason = f"sequence gap: expected {expected_seq}, found {event.seq}"
@@ -172,9 +203,20 @@ def verify(*, session: Session, tenant_id: uuid.UUID | None) -> Verification:
         elif compute_hash(event) != event.hash:
             reason = "content does not match its hash"
         if reason:
-            return Verification(False, checked, BrokenLink(event.id, event.seq, reason))
+            return checked, BrokenLink(event.id, chain, event.seq, reason)
         expected_prev, expected_seq, checked = event.hash, event.seq + 1, checked + 1
-    return Verification(True, checked)
+    return checked, None
+
+
+def verify(*, session: Session, tenant_id: uuid.UUID | None) -> Verification:
+    """Recompute every chain from its first event; report the first event that does not fit."""
+    total = 0
+    for chain in range(CHAINS):
+        checked, broken = _first_break(_chain(session, tenant_id, chain), chain)
+        total += checked
+        if broken is not None:
+            return Verification(False, total, broken)
+    return Verification(True, total)
 
 
 def list_events(
@@ -182,17 +224,23 @@ def list_events(
     session: Session,
     tenant_id: uuid.UUID,
     limit: int,
-    before_seq: int | None = None,
+    before: uuid.UUID | None = None,
     action: str | None = None,
     patient_id: uuid.UUID | None = None,
     actor_user_id: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """Newest first, keyset-paginated on `seq`."""
+    """Newest first, keyset-paginated on (occurred_at, id); `before` is the last id seen."""
     query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
-    if before_seq is not None:
-        query = query.where(AuditEvent.seq < before_seq)
+    if before is not None:
+        last = session.execute(
+            select(AuditEvent.occurred_at, AuditEvent.id).where(
+                AuditEvent.tenant_id == tenant_id, AuditEvent.id == before
+            )
+        ).first()
+        if last is not None:
+            query = query.where(tuple_(AuditEvent.occurred_at, AuditEvent.id) < tuple(last))
     if action is not None:
         query = query.where(AuditEvent.action == action)
     if patient_id is not None:
@@ -203,4 +251,5 @@ def list_events(
         query = query.where(AuditEvent.occurred_at >= since)
     if until is not None:
         query = query.where(AuditEvent.occurred_at < until)
-    return list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)))
+    ordered = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    return list(session.scalars(ordered.limit(limit)))

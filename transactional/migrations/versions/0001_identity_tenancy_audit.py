@@ -168,6 +168,7 @@ def upgrade() -> None:
         "audit_events",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=True),
+        sa.Column("chain", sa.SmallInteger(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_user_id", sa.Uuid(), nullable=True),
@@ -191,8 +192,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
         sa.UniqueConstraint(
             "tenant_id",
+            "chain",
             "seq",
-            name=op.f("uq_audit_events_tenant_id_seq"),
+            name=op.f("uq_audit_events_tenant_id_chain_seq"),
             postgresql_nulls_not_distinct=True,
         ),
     )
