@@ -5,13 +5,14 @@ authenticates, binds the tenant for row-level security and checks one permission
 """
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
 from api.services import Services
@@ -23,7 +24,9 @@ from transactional.identity.roles import Permission, Role, permissions_for
 from transactional.identity.signin import active_session_user
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async on purpose, like every dependency that does no I/O: a sync one costs a hop to
+    the thread pool on every request."""
     services: Services = request.app.state.services
     return services
 
@@ -122,16 +125,17 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the principal, if it holds `permission`; else an audited 403."""
 
-    def dependency(
+    async def dependency(
         request: Request, principal: PrincipalDep, session: SessionDep, services: ServicesDep
     ) -> Principal:
         if permission in principal.permissions:
             return principal
         route = request.scope.get("route")
-        record(
+        await run_in_threadpool(
+            record,
             session=session,
             tenant_id=principal.tenant_id,
             actor=principal.actor,

@@ -108,13 +108,24 @@ def _domain_problem(exc: DomainError) -> Problem:
     return Problem(400, detail=str(exc))
 
 
+_OUR_PACKAGES = ("/api/", "/transactional/", "/warehouse/")
+
+
 def log_unexpected(exc: BaseException) -> None:
-    """Log where it failed but not the message: driver errors embed row values (PHI)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = " <- ".join(
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames[::-1][:8]
+    """Log where it failed but not the message: driver errors embed row values (PHI).
+
+    Names the innermost frames of our own code first (where to look), then the innermost
+    frames overall (what raised).
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[::-1]
+    ours = [f for f in frames if any(p in f.filename for p in _OUR_PACKAGES)][:3]
+
+    def where(chosen: list[traceback.FrameSummary]) -> str:
+        return " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in chosen)
+
+    log.error(
+        "unhandled %s in %s; raised at %s", type(exc).__name__, where(ours), where(frames[:3])
     )
-    log.error("unhandled %s at %s", type(exc).__name__, where)
 
 
 def install(app: FastAPI) -> None:
