@@ -199,6 +199,29 @@ def test_name_search_tolerates_typos_and_word_order(
         assert [p.id for p in found] == [target.id], text_query
 
 
+def test_name_search_ignores_apostrophes_hyphens_and_initials(
+    database: Database, tenant: Tenant, secrets: Secrets
+) -> None:
+    obrien = make_patient(
+        database=database, tenant=tenant, given_name="Siobhan", family_name="O'Brien"
+    )
+    garcia = make_patient(
+        database=database, tenant=tenant, given_name="Ana", family_name="Garcia-Lopez"
+    )
+    for text_query, expected in (
+        ("obrien", obrien),
+        ("O'Brien S.", obrien),
+        ("o brien siobhan", obrien),
+        ("lopez", garcia),
+        ("garcia lopez, ana", garcia),
+        ("A. Garcia-Lopez", garcia),
+    ):
+        found = _search(database, tenant, secrets, text=text_query).items
+        assert [p.id for p in found] == [expected.id], text_query
+    with pytest.raises(InvalidInput, match="at least two letters"):
+        _search(database, tenant, secrets, text="J. K.")
+
+
 def test_search_by_birth_date_phone_identifier_ssn_and_mrn(
     database: Database, tenant: Tenant, secrets: Secrets
 ) -> None:

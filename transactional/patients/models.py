@@ -74,7 +74,10 @@ class Patient(TenantOwned, Base):
     middle_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     search_name: Mapped[str] = mapped_column(
-        String(202), Computed("lower(family_name || ' ' || given_name)", persisted=True)
+        String(202),
+        Computed(
+            "lower(translate(family_name || ' ' || given_name, '-''\u2019.', ' '))", persisted=True
+        ),
     )
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(16))

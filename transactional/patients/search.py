@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, String, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
 from transactional.audit.trail import Actor, AuditEntry, record
@@ -39,14 +40,26 @@ class PatientPage:
     next_cursor: uuid.UUID | None
 
 
+_NAME_PUNCTUATION = str.maketrans({"-": " ", "'": None, "\u2019": None, ".": None, ",": " "})
+_MAX_NAME_WORDS = 4
+
+
+def name_words(text: str) -> list[str]:
+    """The words of a name query, spelt as `patients.search_name` spells names (migration
+    0006): lower case, hyphens as spaces, no apostrophes or full stops. Initials are left
+    out: one letter matches too many names to narrow a search."""
+    words = [word for word in text.lower().translate(_NAME_PUNCTUATION).split() if len(word) > 1]
+    return words[:_MAX_NAME_WORDS]
+
+
 def _name_filter(text: str) -> list[object]:
-    """Trigram similarity (typos, either word order) or word similarity (a prefix such as
-    "smi"), through a definer function that can use the trigram index under RLS (see
-    migration 0005) and keeps to the transaction's tenant."""
-    words = re.sub(r"[,\s]+", " ", text.lower()).strip()
-    if len(words) < 2:
-        raise InvalidInput("name search needs at least two characters")
-    matches = func.app_patient_name_matches(words).table_valued("id")
+    """Every word must word-match the name (a typo, a prefix such as "smi", either order),
+    through a definer function that can use the trigram index under RLS (migrations 0005,
+    0006) and keeps to the transaction's tenant."""
+    words = name_words(text)
+    if not words:
+        raise InvalidInput("name search needs a word of at least two letters")
+    matches = func.app_patient_name_matches(array(words, type_=String)).table_valued("id")
     return [Patient.id.in_(select(matches.c.id))]
 
 
