@@ -7,7 +7,6 @@ from transactional.identity.models import AuthSession, RefreshToken, Tenant, Use
 from transactional.patients.models import (
     Allergy,
     Coverage,
-    MrnCounter,
     Patient,
     PatientIdentifier,
     Payer,
@@ -27,7 +26,6 @@ __all__ = [
     "Department",
     "Encounter",
     "Location",
-    "MrnCounter",
     "Observation",
     "Patient",
     "PatientIdentifier",

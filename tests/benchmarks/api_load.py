@@ -5,7 +5,8 @@
 It builds a throwaway embedded PostgreSQL (or uses EMR_DATABASE_URL's server, in a throwaway
 database), seeds N patients with COPY, starts `emr serve` in its own process(es), and drives
 it from this process with C concurrent HTTP clients. Reports requests/s, p50 and p99 per phase:
-registrations, encounter-with-vitals writes, patient search at N patients, and a mixed load.
+registrations, encounter-with-vitals writes, patient search at N patients (with C clients and
+with one), and a mixed load.
 """
 
 import argparse
@@ -186,9 +187,7 @@ def seed_patients(database: Database, tenant_id: uuid.UUID, count: int) -> None:
                         1,
                     )
                 )
-        cursor.execute(
-            "INSERT INTO mrn_counters (tenant_id, last_value) VALUES (%s, %s)", (tenant_id, count)
-        )
+        cursor.execute("SELECT setval(app_mrn_sequence_name(%s)::regclass, %s)", (tenant_id, count))
         cursor.execute("ANALYZE patients")
         raw.commit()
     finally:
@@ -381,6 +380,10 @@ async def drive(
             await run_phase("encounter-with-vitals", clients, seconds, encounter_with_vitals)
         )
         results.append(await run_phase(f"search at {patients} patients", clients, seconds, search))
+        # The same searches one at a time: what the query costs, without queueing for a core.
+        results.append(
+            await run_phase(f"search at {patients} patients, 1 client", 1, seconds, search)
+        )
         results.append(await run_phase("mixed read/write", clients, seconds, mixed))
         return results
 

@@ -70,6 +70,25 @@ def test_mrns_are_sequential_per_tenant_and_never_reused(
     assert make_patient(database=database, tenant=tenant).mrn == format_mrn(3)
 
 
+def test_an_mrn_handed_to_a_rolled_back_registration_is_never_issued(
+    database: Database, tenant: Tenant
+) -> None:
+    first = make_patient(database=database, tenant=tenant)
+    with database.sessions() as session, session.begin():
+        bind_tenant(session, tenant.id)
+        abandoned = register_patient(
+            session=session,
+            tenant_id=tenant.id,
+            data=Demographics(
+                given_name="Ada", family_name="Gone", birth_date=date(1990, 1, 1), sex="female"
+            ),
+            actor=SYSTEM,
+        ).mrn
+        session.rollback()
+    after = make_patient(database=database, tenant=tenant)
+    assert (first.mrn, abandoned, after.mrn) == (format_mrn(1), format_mrn(2), format_mrn(3))
+
+
 def test_concurrent_registrations_get_distinct_mrns(database: Database, tenant: Tenant) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         mrns = list(

@@ -30,6 +30,7 @@ def create_tenant(*, owner_session: Session, name: str, slug: str | None = None)
     tenant = Tenant(id=uuid.uuid4(), slug=slug, name=name)
     owner_session.add(tenant)
     owner_session.flush()
+    owner_session.execute(select(func.app_create_mrn_sequence(tenant.id)))
     return tenant
 
 

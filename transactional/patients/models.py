@@ -4,7 +4,6 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Computed,
     Date,
@@ -25,17 +24,6 @@ SEXES = ("male", "female", "other", "unknown")
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
-
-
-class MrnCounter(Base):
-    """Next MRN number per tenant; only ever incremented, so MRNs are never reused."""
-
-    __tablename__ = "mrn_counters"
-
-    tenant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True
-    )
-    last_value: Mapped[int] = mapped_column(BigInteger)
 
 
 class Patient(TenantOwned, Base):

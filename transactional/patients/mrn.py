@@ -5,13 +5,9 @@ or two swapped neighbours are caught before a chart is opened for the wrong pati
 """
 
 import re
-import uuid
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from transactional.patients.models import MrnCounter
 
 _DIGITS = 7
 _OFFSET = 1_000_000  # the first MRN is 1000-0016: no leading zeros to drop or misread
@@ -49,26 +45,9 @@ def normalize_mrn(text: str) -> str | None:
     return f"{digits[:4]}-{digits[4:]}"
 
 
-def allocate_mrn(*, session: Session, tenant_id: uuid.UUID) -> str:
-    """The tenant's next MRN.
-
-    The counter only goes up and its row stays locked until the transaction ends, so
-    concurrent registrations queue here. A registration that rolls back takes its increment
-    with it; a number that was ever committed to a patient is never issued again.
-    """
-    statement = (
-        insert(MrnCounter)
-        .values(tenant_id=tenant_id, last_value=1)
-        .on_conflict_do_update(
-            index_elements=[MrnCounter.tenant_id],
-            set_={"last_value": MrnCounter.last_value + 1},
-        )
-        .returning(MrnCounter.last_value)
-    )
-    sequence = session.execute(statement).scalar_one()
+def allocate_mrn(*, session: Session) -> str:
+    """The next MRN of the tenant bound to the transaction, from its own sequence
+    (migration 0007): concurrent registrations never wait for each other, and a number
+    once handed out is never handed out again, even if its registration rolls back."""
+    sequence = session.execute(select(func.app_next_mrn())).scalar_one()
     return format_mrn(sequence)
-
-
-def last_allocated(*, session: Session, tenant_id: uuid.UUID) -> int:
-    value = session.scalar(select(MrnCounter.last_value).where(MrnCounter.tenant_id == tenant_id))
-    return value or 0

@@ -149,7 +149,7 @@ def register_patient(
     _apply(patient, values)
     if ssn is not None:
         _set_ssn(patient, ssn, secrets, session)
-    patient.mrn = allocate_mrn(session=session, tenant_id=tenant_id)
+    patient.mrn = allocate_mrn(session=session)
     session.add(patient)
     session.flush()
     for identifier in identifiers:
