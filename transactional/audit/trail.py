@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, Row, SmallInteger, func, insert, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from transactional.audit.models import AuditEvent
@@ -123,25 +123,19 @@ def record(
 ) -> AuditEvent:
     """Append one event to one of the tenant's chains inside the caller's transaction.
 
-    The lock is its own statement on purpose: under READ COMMITTED a statement sees what was
-    committed when it began, so reading the chain's tail in the statement that takes the
-    lock could miss the event the previous holder just committed.
+    `app_audit_chain_tail` (migration 0008) takes the chain's lock and then reads its last
+    event in a statement of its own, which sees what the previous holder committed.
     """
     chain = _chain_for(session)
-    session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(_lock_key(tenant_id, chain), 0)))
-    )
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(_of_tenant(AuditEvent.__table__.c.tenant_id, tenant_id), AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
+    tail = func.app_audit_chain_tail(
+        _lock_key(tenant_id, chain), tenant_id, literal(chain, SmallInteger)
+    ).table_valued("seq", "hash")
+    last = session.execute(select(tail.c.seq, tail.c.hash)).one()
     event = AuditEvent(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
         chain=chain,
-        seq=(last.seq + 1) if last else 1,
+        seq=(last.seq or 0) + 1,
         occurred_at=utcnow(),
         actor_user_id=actor.user_id,
         actor_role=actor.role,
@@ -153,7 +147,7 @@ def record(
         client_address=_ip_or_none(actor.client_address),
         user_agent=actor.user_agent[:512] if actor.user_agent else None,
         detail=dict(entry.detail),
-        prev_hash=last.hash if last else GENESIS_HASH,
+        prev_hash=last.hash or GENESIS_HASH,
     )
     event.hash = compute_hash(event)
     # A Core insert: the ORM unit of work cost more than the rest of the append together.
