@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from api import problems
 from api.middleware import BodySizeLimit, RequestMetrics, UnexpectedErrors
 from api.routers import (
+    alerts,
     allergies,
     appointments,
     audit,
@@ -19,6 +20,7 @@ from api.routers import (
     front_desk,
     health,
     notes,
+    orders,
     patients,
     providers,
     users,
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         encounters.router,
         notes.router,
         allergies.router,
+        orders.router,
+        alerts.router,
     ):
         app.include_router(router)
     # Each add wraps the previous: metrics (outermost) see every answer, 413s and 500s included.

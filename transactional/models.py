@@ -1,9 +1,11 @@
 """Every mapped model, imported in one place so the metadata is complete for Alembic."""
 
+from transactional.alerts import models as alerts_models  # noqa: F401 - registers tables
 from transactional.audit.models import AuditEvent
 from transactional.base import Base
 from transactional.charting.models import ClinicalNote, Condition, Encounter, Observation, Procedure
 from transactional.identity.models import AuthSession, RefreshToken, Tenant, User
+from transactional.orders import models as orders_models  # noqa: F401 - registers tables
 from transactional.patients.models import (
     Allergy,
     Coverage,

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     ORDER_WRITE = "order.write"
     RESULT_WRITE = "result.write"
     RESULT_ACKNOWLEDGE = "result.acknowledge"
+    SPECIMEN_COLLECT = "specimen.collect"
     PRESCRIPTION_READ = "prescription.read"
     PRESCRIPTION_WRITE = "prescription.write"
     PRESCRIPTION_SIGN = "prescription.sign"
@@ -83,13 +84,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _CLINICAL_READ
         | {P.PATIENT_WRITE, P.SCHEDULE_WRITE, P.CHART_WRITE, P.ORDER_WRITE}
         | {P.RESULT_ACKNOWLEDGE, P.PRESCRIPTION_WRITE}
+        | {P.SPECIMEN_COLLECT}
     ),
     Role.RECEPTIONIST: frozenset(
         _EVERY_STAFF_MEMBER
         | {P.PATIENT_READ, P.PATIENT_WRITE, P.SCHEDULE_READ}
         | {P.SCHEDULE_WRITE, P.BILLING_READ}
     ),
-    Role.LAB_TECH: frozenset(_EVERY_STAFF_MEMBER | {P.PATIENT_READ, P.ORDER_READ, P.RESULT_WRITE}),
+    Role.LAB_TECH: frozenset(
+        _EVERY_STAFF_MEMBER | {P.PATIENT_READ, P.ORDER_READ, P.RESULT_WRITE, P.SPECIMEN_COLLECT}
+    ),
     Role.PHARMACIST: frozenset(
         _EVERY_STAFF_MEMBER
         | {P.PATIENT_READ, P.CHART_READ, P.ORDER_READ, P.PRESCRIPTION_READ}

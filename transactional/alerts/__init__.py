@@ -1,0 +1,1 @@
+"""Clinical alerts from every decision-support source, and the clinician inbox that reads them."""

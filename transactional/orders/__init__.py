@@ -1,0 +1,1 @@
+"""Lab and imaging orders: ordering, specimen collection, results with flags, imaging reports."""
