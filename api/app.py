@@ -22,6 +22,8 @@ from api.routers import (
     notes,
     orders,
     patients,
+    pharmacy,
+    prescriptions,
     providers,
     users,
 )
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         encounters.router,
         notes.router,
         allergies.router,
+        prescriptions.router,
+        pharmacy.router,
         orders.router,
         alerts.router,
     ):

@@ -5,6 +5,7 @@ from transactional.audit.models import AuditEvent
 from transactional.base import Base
 from transactional.charting.models import ClinicalNote, Condition, Encounter, Observation, Procedure
 from transactional.identity.models import AuthSession, RefreshToken, Tenant, User
+from transactional.medications import models as medications_models  # noqa: F401 - registers tables
 from transactional.orders import models as orders_models  # noqa: F401 - registers tables
 from transactional.patients.models import (
     Allergy,
@@ -13,6 +14,7 @@ from transactional.patients.models import (
     PatientIdentifier,
     Payer,
 )
+from transactional.pharmacy import models as pharmacy_models  # noqa: F401 - registers tables
 from transactional.providers.models import Department, Location, Practitioner
 from transactional.scheduling.models import Appointment, ScheduleException, WorkingHours
 
