@@ -3,6 +3,7 @@
 from transactional.alerts import models as alerts_models  # noqa: F401 - registers tables
 from transactional.audit.models import AuditEvent
 from transactional.base import Base
+from transactional.billing import models as billing_models  # noqa: F401 - registers tables
 from transactional.charting.models import ClinicalNote, Condition, Encounter, Observation, Procedure
 from transactional.identity.models import AuthSession, RefreshToken, Tenant, User
 from transactional.medications import models as medications_models  # noqa: F401 - registers tables

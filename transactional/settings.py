@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
 
+    # Claims clearinghouse. No URL means the offline gateway (deterministic, in-process).
+    claim_gateway_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="POST endpoint for claims as JSON."
+    )
+    claim_gateway_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,0 +1,1 @@
+"""Billing: fee schedules, charge capture, invoices, claims to payers, payments, remittances."""
