@@ -9,7 +9,7 @@ stays, marked merged, so its MRN and id still resolve to the survivor.
 import uuid
 from functools import cache
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from transactional.audit.trail import Actor, AuditEntry, record
@@ -17,6 +17,8 @@ from transactional.base import Base, utcnow
 from transactional.errors import Conflict, InvalidInput
 from transactional.patients.models import Patient
 from transactional.patients.registry import writable_patient
+
+MERGE_MARKER = "app.merge_survivor"
 
 
 @cache
@@ -53,6 +55,9 @@ def merge_patients(
         and (duplicate.ssn_blind_index != survivor.ssn_blind_index)
     ):
         raise Conflict("the two records have different SSNs; they are not the same person")
+    # Records that never change otherwise (signed notes, posted money) accept exactly this
+    # move, to this survivor, in this transaction (migration 0012).
+    session.execute(select(func.set_config(MERGE_MARKER, str(survivor.id), True)))
     moved: dict[str, int] = {}
     for table in _patient_children():
         result = session.connection().execute(
