@@ -4,6 +4,7 @@ from transactional.alerts import models as alerts_models  # noqa: F401 - registe
 from transactional.audit.models import AuditEvent
 from transactional.base import Base
 from transactional.billing import models as billing_models  # noqa: F401 - registers tables
+from transactional.capture.models import ChangeRecord
 from transactional.charting.models import ClinicalNote, Condition, Encounter, Observation, Procedure
 from transactional.identity.models import AuthSession, RefreshToken, Tenant, User
 from transactional.medications import models as medications_models  # noqa: F401 - registers tables
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "ChangeRecord",
     "ClinicalNote",
     "Condition",
     "Coverage",

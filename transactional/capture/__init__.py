@@ -1,0 +1,1 @@
+"""Change capture: what changed in PostgreSQL, for the warehouse to replicate."""
