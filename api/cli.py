@@ -13,6 +13,7 @@ from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app
 from api.services import Services
+from api.synthea_cli import import_app
 from transactional.audit.trail import SYSTEM, AuditEntry, record
 from transactional.database import Database
 from transactional.errors import DomainError
@@ -43,6 +44,7 @@ user_app = typer.Typer(no_args_is_help=True, help="Users.")
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
 
 DEMO_TENANT = "demo-clinic"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the user on purpose

@@ -112,14 +112,20 @@ def prescription_out(row: Prescription, findings: list[PrescriptionFinding]) -> 
             system=row.medication_system, code=row.medication_code, display=row.medication_display
         ),
         ingredients=[_ingredient(code) for code in row.ingredient_codes],
-        dose=AmountOut(value=row.dose_value, unit=row.dose_unit),
-        route=CodingOut(system=row.route_system, code=row.route_code, display=row.route_display),
+        dose=AmountOut(value=row.dose_value, unit=row.dose_unit)
+        if row.dose_value is not None and row.dose_unit is not None
+        else None,
+        route=CodingOut(system=row.route_system, code=row.route_code, display=row.route_display)
+        if row.route_system is not None and row.route_code is not None
+        else None,
         frequency=FrequencyOut(
             code=row.frequency_code,
             display=row.frequency_display,
             per_day=row.frequency_per_day,
             as_needed=row.as_needed,
-        ),
+        )
+        if row.frequency_code is not None and row.frequency_display is not None
+        else None,
         duration_days=row.duration_days,
         quantity=AmountOut(value=row.quantity, unit=row.quantity_unit or "{each}")
         if row.quantity is not None

@@ -29,7 +29,7 @@ class AllergyOut(ResponseModel):
     patient_id: uuid.UUID
     substance: CodingOut
     category: Category | None
-    severity: Severity
+    severity: Severity | None = Field(description="None only for an allergy imported without it")
     reaction: str | None
     status: Status
     onset_date: date | None

@@ -144,7 +144,7 @@ class ChargeOut(ResponseModel):
     id: uuid.UUID
     invoice_id: uuid.UUID
     encounter_id: uuid.UUID
-    procedure_id: uuid.UUID
+    procedure_id: uuid.UUID | None = Field(description="None for an imported charge")
     code: CodingOut
     modifiers: list[str]
     units: int
@@ -152,7 +152,9 @@ class ChargeOut(ResponseModel):
     rendering_practitioner_id: uuid.UUID
     location_id: uuid.UUID | None
     department_id: uuid.UUID | None
-    fee_schedule_id: uuid.UUID
+    fee_schedule_id: uuid.UUID | None = Field(
+        description="None for an imported charge, which its source priced"
+    )
     unit_price: MoneyOut
     amount: MoneyOut
     diagnosis_ids: list[uuid.UUID] = Field(description="Diagnosis pointers, in order (1-4)")
@@ -338,7 +340,7 @@ class ClaimLineOut(ResponseModel):
     service_date: date
     amount: MoneyOut
     diagnosis_pointers: list[int]
-    rendering_npi: str
+    rendering_npi: str | None
 
 
 class ClaimEventOut(ResponseModel):
@@ -363,8 +365,8 @@ class ClaimSummaryOut(ResponseModel):
     original_claim_id: uuid.UUID | None
     status: ClaimStatusName
     place_of_service: str
-    billing_npi: str
-    rendering_npi: str
+    billing_npi: str | None = Field(description="None only for a claim imported without one")
+    rendering_npi: str | None
     total_charge: MoneyOut
     paid: MoneyOut
     adjusted: MoneyOut

@@ -112,9 +112,9 @@ class PrescriptionOut(ResponseModel):
     status: str
     medication: CodingOut
     ingredients: list[CodingOut]
-    dose: AmountOut
-    route: CodingOut
-    frequency: FrequencyOut
+    dose: AmountOut | None = Field(description="None only for an order imported without it")
+    route: CodingOut | None
+    frequency: FrequencyOut | None
     duration_days: int | None
     quantity: AmountOut | None
     refills: int

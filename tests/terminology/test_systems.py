@@ -47,4 +47,5 @@ def test_short_names_read_as_people_write_them() -> None:
         "HCPCS",
         "UCUM",
         "RxNorm",
+        "CVX",
     ]

@@ -40,6 +40,7 @@ from transactional.billing.types import (
     PaymentSource,
     listed,
 )
+from transactional.lineage import data_source_column, data_source_known, unless_imported
 from transactional.patients.models import PatientOwned
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
@@ -185,6 +186,10 @@ class Charge(PatientOwned, Base):
 
     Up to four diagnosis pointers name the encounter's ranked diagnoses; the first is
     required by the schema, so a charge without one cannot exist.
+
+    An imported charge (`data_source` set) carries the code and amount its source billed: it
+    has no fee schedule (the database refuses one, so it never passes for a price of ours),
+    and its procedure and diagnoses are linked only where the source's codes match a record.
     """
 
     __tablename__ = "charges"
@@ -217,12 +222,26 @@ class Charge(PatientOwned, Base):
             " AND diagnosis4_id <> diagnosis2_id AND diagnosis4_id <> diagnosis3_id",
             name="pointers_distinct",
         ),
+        data_source_known(),
+        CheckConstraint(
+            unless_imported(
+                "fee_schedule_id IS NOT NULL AND procedure_id IS NOT NULL"
+                " AND diagnosis1_id IS NOT NULL"
+            ),
+            name="captured_is_priced_and_pointed",
+        ),
+        CheckConstraint(
+            "data_source IS NULL OR fee_schedule_id IS NULL", name="imported_not_from_fee_schedule"
+        ),
+        CheckConstraint(
+            "diagnosis2_id IS NULL OR diagnosis1_id IS NOT NULL", name="first_pointer_first"
+        ),
         Index("ix_charges_tenant_id_invoice_id", "tenant_id", "invoice_id"),
     )
 
     invoice_id: Mapped[uuid.UUID]
     encounter_id: Mapped[uuid.UUID]
-    procedure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedures.id"))
+    procedure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("procedures.id"))
     code_system: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(32))
     modifiers: Mapped[str | None] = mapped_column(String(20))
@@ -231,10 +250,10 @@ class Charge(PatientOwned, Base):
     rendering_practitioner_id: Mapped[uuid.UUID]
     location_id: Mapped[uuid.UUID | None]
     department_id: Mapped[uuid.UUID | None]
-    fee_schedule_id: Mapped[uuid.UUID]
+    fee_schedule_id: Mapped[uuid.UUID | None]
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    diagnosis1_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conditions.id"))
+    diagnosis1_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conditions.id"))
     diagnosis2_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conditions.id"))
     diagnosis3_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conditions.id"))
     diagnosis4_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conditions.id"))
@@ -244,6 +263,7 @@ class Charge(PatientOwned, Base):
     void_reason: Mapped[str | None] = mapped_column(String(500))
     voided_at: Mapped[datetime | None]
     voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    data_source: Mapped[str | None] = data_source_column()
 
     @property
     def diagnosis_ids(self) -> list[uuid.UUID]:
@@ -251,7 +271,7 @@ class Charge(PatientOwned, Base):
         return [condition_id for condition_id in pointed if condition_id is not None]
 
 
-_LIVE_CLAIM = "status <> 'denied'"
+_LIVE_CLAIM = "status <> 'denied' AND data_source IS NULL"
 
 
 class Claim(PatientOwned, Base):
@@ -260,6 +280,10 @@ class Claim(PatientOwned, Base):
     A denied claim is corrected by a replacement claim (frequency code 7) that names it; a
     claim is replaced at most once. An invoice has at most one claim per coverage that is
     not denied.
+
+    Imported claims (`data_source` set) keep their source's shape: several claims of one
+    encounter to one coverage (Synthea bills each medication on a claim of its own), and no
+    NPIs where the source had none.
     """
 
     __tablename__ = "claims"
@@ -279,6 +303,11 @@ class Claim(PatientOwned, Base):
         ),
         CheckConstraint("original_claim_id <> id", name="not_replacing_itself"),
         CheckConstraint(f"billing_npi {_NPI} AND rendering_npi {_NPI}", name="npi_format"),
+        data_source_known(),
+        CheckConstraint(
+            unless_imported("billing_npi IS NOT NULL AND rendering_npi IS NOT NULL"),
+            name="claimed_with_npis",
+        ),
         CheckConstraint(f"total_charge_cents BETWEEN 0 AND {MAX_CENTS}", name="total_range"),
         CheckConstraint("status = 'draft' OR tracking_id IS NOT NULL", name="submitted_is_tracked"),
         CheckConstraint(
@@ -306,18 +335,23 @@ class Claim(PatientOwned, Base):
     original_claim_id: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.DRAFT.value)
     place_of_service: Mapped[str] = mapped_column(String(2))
-    billing_npi: Mapped[str] = mapped_column(String(10))
-    rendering_npi: Mapped[str] = mapped_column(String(10))
+    billing_npi: Mapped[str | None] = mapped_column(String(10))
+    rendering_npi: Mapped[str | None] = mapped_column(String(10))
     total_charge_cents: Mapped[int] = mapped_column(BigInteger)
     tracking_id: Mapped[str | None] = mapped_column(String(64))
     payer_claim_number: Mapped[str | None] = mapped_column(String(50))
     denial_group_code: Mapped[str | None] = mapped_column(String(2))
     denial_reason_code: Mapped[str | None] = mapped_column(String(5))
     denial_remark_code: Mapped[str | None] = mapped_column(String(8))
+    data_source: Mapped[str | None] = data_source_column()
 
 
 class ClaimDiagnosis(TenantOwned, Base):
-    """A diagnosis of the claim (837P HI segment); lines point at it by `pointer` (1-12)."""
+    """A diagnosis of the claim (837P HI segment); lines point at it by `pointer` (1-12).
+
+    An imported claim's diagnosis names a condition only where the patient has one with its
+    code: Synthea also lists the encounter's own code among a claim's diagnoses.
+    """
 
     __tablename__ = "claim_diagnoses"
     __table_args__ = (
@@ -325,13 +359,16 @@ class ClaimDiagnosis(TenantOwned, Base):
         UniqueConstraint("tenant_id", "claim_id", "pointer"),
         UniqueConstraint("tenant_id", "claim_id", "code_system", "code"),
         CheckConstraint("pointer BETWEEN 1 AND 12", name="pointer_range"),
+        data_source_known(),
+        CheckConstraint(unless_imported("condition_id IS NOT NULL"), name="names_a_condition"),
     )
 
     claim_id: Mapped[uuid.UUID]
     pointer: Mapped[int] = mapped_column(SmallInteger)
-    condition_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conditions.id"))
+    condition_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conditions.id"))
     code_system: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(32))
+    data_source: Mapped[str | None] = data_source_column()
 
 
 class ClaimLine(TenantOwned, Base):
@@ -352,6 +389,8 @@ class ClaimLine(TenantOwned, Base):
             name="pointers_range",
         ),
         CheckConstraint(f"rendering_npi {_NPI}", name="npi_format"),
+        data_source_known(),
+        CheckConstraint(unless_imported("rendering_npi IS NOT NULL"), name="rendered_with_npi"),
     )
 
     claim_id: Mapped[uuid.UUID]
@@ -364,7 +403,8 @@ class ClaimLine(TenantOwned, Base):
     service_date: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     diagnosis_pointers: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger))
-    rendering_npi: Mapped[str] = mapped_column(String(10))
+    rendering_npi: Mapped[str | None] = mapped_column(String(10))
+    data_source: Mapped[str | None] = data_source_column()
 
 
 class ClaimEvent(TenantOwned, Base):

@@ -36,6 +36,7 @@ class ClaimAction(StrEnum):
     DENY = "deny"
     REPLACE = "replace"
     REMIT = "remit"
+    IMPORT = "import"
 
 
 class FrequencyCode(StrEnum):

@@ -193,3 +193,33 @@ class Procedure(PatientOwned, Base):
     performer_id: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(String(20), default="completed")
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+IMMUNIZATION_STATUSES = ("completed", "not_done", "entered_in_error")
+CVX = "http://hl7.org/fhir/sid/cvx"
+
+
+class Immunization(PatientOwned, Base):
+    """A vaccine given (FHIR Immunization), coded in CVX."""
+
+    __tablename__ = "immunizations"
+    __table_args__ = (
+        _patient_fk(),
+        _fk(["encounter_id"], "encounters"),
+        CheckConstraint(_in("status", IMMUNIZATION_STATUSES), name="status_known"),
+        CheckConstraint(f"vaccine_system = '{CVX}'", name="vaccine_is_cvx"),
+        Index(
+            "ix_immunizations_tenant_id_patient_id_occurred_at",
+            "tenant_id",
+            "patient_id",
+            "occurred_at",
+        ),
+    )
+
+    encounter_id: Mapped[uuid.UUID | None]
+    vaccine_system: Mapped[str] = mapped_column(String(200))
+    vaccine_code: Mapped[str] = mapped_column(String(16))
+    vaccine_display: Mapped[str | None] = mapped_column(String(300))
+    occurred_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="completed")
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from transactional.base import Base, TenantOwned, utcnow
+from transactional.lineage import data_source_column, data_source_known, unless_imported
 from transactional.medications.types import FindingKind, PrescriptionStatus, Severity
 from transactional.patients.models import PatientOwned
 
@@ -39,7 +40,10 @@ def _fk(columns: list[str], table: str) -> ForeignKeyConstraint:
 class Prescription(PatientOwned, Base):
     """A medication order. Who did what and when is kept per workflow step; the database
     refuses a status without its step's fields and a dispensed total above what was
-    prescribed (quantity x (1 + refills))."""
+    prescribed (quantity x (1 + refills)).
+
+    An imported order (`data_source` set) may lack the dose, route and frequency and the
+    signing user: its source recorded the drug and its dates, not the instructions."""
 
     __tablename__ = "prescriptions"
     __table_args__ = (
@@ -62,8 +66,18 @@ class Prescription(PatientOwned, Base):
         ),
         CheckConstraint("status <> 'draft' OR signed_at IS NULL", name="draft_unsigned"),
         CheckConstraint(
-            "status IN ('draft', 'cancelled') OR (signed_at IS NOT NULL AND signed_by IS NOT NULL)",
+            "status IN ('draft', 'cancelled') OR (signed_at IS NOT NULL"
+            " AND (signed_by IS NOT NULL OR data_source IS NOT NULL))",
             name="signed_unless_draft",
+        ),
+        data_source_known(),
+        CheckConstraint(
+            unless_imported(
+                "dose_value IS NOT NULL AND dose_unit IS NOT NULL AND route_system IS NOT NULL"
+                " AND route_code IS NOT NULL AND route_display IS NOT NULL"
+                " AND frequency_code IS NOT NULL AND frequency_display IS NOT NULL"
+            ),
+            name="has_instructions",
         ),
         CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
         CheckConstraint(
@@ -90,13 +104,13 @@ class Prescription(PatientOwned, Base):
     medication_display: Mapped[str] = mapped_column(String(300))
     medication_tty: Mapped[str] = mapped_column(String(8))
     ingredient_codes: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
-    dose_value: Mapped[Decimal] = mapped_column(Numeric(12, 3))
-    dose_unit: Mapped[str] = mapped_column(String(40))
-    route_system: Mapped[str] = mapped_column(String(200))
-    route_code: Mapped[str] = mapped_column(String(32))
-    route_display: Mapped[str] = mapped_column(String(300))
-    frequency_code: Mapped[str] = mapped_column(String(16))
-    frequency_display: Mapped[str] = mapped_column(String(100))
+    dose_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    dose_unit: Mapped[str | None] = mapped_column(String(40))
+    route_system: Mapped[str | None] = mapped_column(String(200))
+    route_code: Mapped[str | None] = mapped_column(String(32))
+    route_display: Mapped[str | None] = mapped_column(String(300))
+    frequency_code: Mapped[str | None] = mapped_column(String(16))
+    frequency_display: Mapped[str | None] = mapped_column(String(100))
     frequency_per_day: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
     as_needed: Mapped[bool] = mapped_column(default=False)
     duration_days: Mapped[int | None] = mapped_column(SmallInteger)
@@ -127,6 +141,7 @@ class Prescription(PatientOwned, Base):
     overridden_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     overridden_at: Mapped[datetime | None]
     last_dispensed_at: Mapped[datetime | None]
+    data_source: Mapped[str | None] = data_source_column()
 
 
 class PrescriptionFinding(TenantOwned, Base):

@@ -26,6 +26,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from transactional.base import Base
+from transactional.lineage import data_source_column, data_source_known
 from transactional.patients.models import PatientOwned
 
 CATEGORIES = ("laboratory", "imaging")
@@ -67,7 +68,10 @@ _PRIORITY_RANK = (
 
 
 class Order(PatientOwned, Base):
-    """A lab or imaging order (FHIR ServiceRequest) and its specimen collection."""
+    """A lab or imaging order (FHIR ServiceRequest) and its specimen collection.
+
+    An imported order (`data_source` set) stands for a result its source recorded without
+    the order: it is collected and resulted, and its specimen type may be unknown."""
 
     __tablename__ = "orders"
     __table_args__ = (
@@ -95,8 +99,11 @@ class Order(PatientOwned, Base):
             name="specimen_type_known",
         ),
         CheckConstraint(
-            "(specimen_type IS NULL) = (collected_at IS NULL)", name="specimen_has_collection_time"
+            "(specimen_type IS NULL) = (collected_at IS NULL)"
+            " OR (data_source IS NOT NULL AND collected_at IS NOT NULL)",
+            name="specimen_has_collection_time",
         ),
+        data_source_known(),
         CheckConstraint(
             "category = 'laboratory' OR specimen_type IS NULL", name="specimen_only_laboratory"
         ),
@@ -155,6 +162,7 @@ class Order(PatientOwned, Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     closed_reason: Mapped[str | None] = mapped_column(String(500))
+    data_source: Mapped[str | None] = data_source_column()
 
 
 class LabResult(PatientOwned, Base):

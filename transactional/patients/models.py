@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from transactional.base import Base, TenantOwned, utcnow
+from transactional.lineage import data_source_column, data_source_known, unless_imported
 
 SEXES = ("male", "female", "other", "unknown")
 
@@ -33,6 +34,9 @@ class Patient(TenantOwned, Base):
         UniqueConstraint("tenant_id", "id"),
         CheckConstraint(_in("sex", SEXES), name="sex_known"),
         CheckConstraint("birth_date >= DATE '1880-01-01'", name="birth_date_plausible"),
+        CheckConstraint(
+            "deceased_date IS NULL OR deceased_date >= birth_date", name="deceased_after_birth"
+        ),
         ForeignKeyConstraint(
             ["tenant_id", "merged_into_id"], ["patients.tenant_id", "patients.id"]
         ),
@@ -88,6 +92,7 @@ class Patient(TenantOwned, Base):
     ssn_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     ssn_blind_index: Mapped[str | None] = mapped_column(String(64))
     ssn_last4: Mapped[str | None] = mapped_column(String(4))
+    deceased_date: Mapped[date | None] = mapped_column(Date)
     is_deleted: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None]
     merged_into_id: Mapped[uuid.UUID | None]
@@ -183,7 +188,10 @@ ALLERGY_CATEGORIES = ("medication", "food", "environment", "biologic")
 
 
 class Allergy(PatientOwned, Base):
-    """An allergy or intolerance; the substance always carries its code system."""
+    """An allergy or intolerance; the substance always carries its code system.
+
+    An imported allergy (`data_source` set) may have no severity: its source recorded no
+    reaction to grade."""
 
     __tablename__ = "allergies"
     __table_args__ = (
@@ -193,14 +201,17 @@ class Allergy(PatientOwned, Base):
         CheckConstraint(
             "category IS NULL OR " + _in("category", ALLERGY_CATEGORIES), name="category_known"
         ),
+        data_source_known(),
+        CheckConstraint(unless_imported("severity IS NOT NULL"), name="graded_unless_imported"),
     )
 
     substance_system: Mapped[str] = mapped_column(String(200))
     substance_code: Mapped[str] = mapped_column(String(64))
     substance_display: Mapped[str | None] = mapped_column(String(300))
     category: Mapped[str | None] = mapped_column(String(20))
-    severity: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str | None] = mapped_column(String(10))
     reaction: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="active")
     onset_date: Mapped[date | None] = mapped_column(Date)
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    data_source: Mapped[str | None] = data_source_column()

@@ -51,6 +51,7 @@ class Demographics:
     emergency_contact_name: str | None = None
     emergency_contact_relationship: str | None = None
     emergency_contact_phone: str | None = None
+    deceased_date: date | None = None
 
 
 REQUIRED = ("given_name", "family_name", "birth_date", "sex")
@@ -82,6 +83,12 @@ def _check(values: dict[str, Any], today: date) -> None:
             raise InvalidInput("birth_date cannot be in the future")
         if birth_date < EARLIEST_BIRTH_DATE:
             raise InvalidInput(f"birth_date cannot be before {EARLIEST_BIRTH_DATE.isoformat()}")
+    deceased = values.get("deceased_date")
+    if deceased is not None:
+        if deceased > today:
+            raise InvalidInput("deceased_date cannot be in the future")
+        if birth_date is not None and deceased < birth_date:
+            raise InvalidInput("deceased_date cannot be before birth_date")
     if "sex" in values and values["sex"] not in SEXES:
         raise InvalidInput(f"sex must be one of: {', '.join(SEXES)}")
     for name in ("phone", "emergency_contact_phone"):

@@ -25,6 +25,7 @@ _COLUMNS = {
     CodeSystem.HCPCS: ("code", "display"),
     CodeSystem.UCUM: ("code", "display"),
     CodeSystem.RXNORM: ("code", "display"),
+    CodeSystem.CVX: ("code", "display"),
 }
 
 

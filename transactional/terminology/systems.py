@@ -13,6 +13,7 @@ class CodeSystem(StrEnum):
     HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
     UCUM = "http://unitsofmeasure.org"
     RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    CVX = "http://hl7.org/fhir/sid/cvx"
 
     @property
     def short_name(self) -> str:
@@ -27,6 +28,7 @@ _SHORT_NAMES = {
     CodeSystem.HCPCS: "HCPCS",
     CodeSystem.UCUM: "UCUM",
     CodeSystem.RXNORM: "RxNorm",
+    CodeSystem.CVX: "CVX",
 }
 
 # URIs and OIDs (as in C-CDA and HL7 v2 feeds), compared case-insensitively.
@@ -46,6 +48,8 @@ _URIS = {
     "urn:oid:2.16.840.1.113883.6.8": CodeSystem.UCUM,
     "http://www.nlm.nih.gov/research/umls/rxnorm": CodeSystem.RXNORM,
     "urn:oid:2.16.840.1.113883.6.88": CodeSystem.RXNORM,
+    "http://hl7.org/fhir/sid/cvx": CodeSystem.CVX,
+    "urn:oid:2.16.840.1.113883.12.292": CodeSystem.CVX,
 }
 
 # Names, compared on letters and digits only: "SNOMED-CT", "snomed ct" and "SNOMEDCT" agree.
@@ -63,6 +67,7 @@ _NAMES = {
     "hcpcslevel2": CodeSystem.HCPCS,
     "ucum": CodeSystem.UCUM,
     "rxnorm": CodeSystem.RXNORM,
+    "cvx": CodeSystem.CVX,
 }
 
 

@@ -1,0 +1,1 @@
+"""Importing Synthea CSV exports (patients, encounters, clinical records and billing)."""
