@@ -14,7 +14,8 @@ from transactional.synthea.importer import import_synthea
 from transactional.synthea.report import ImportReport
 from transactional.tenancy import bind_tenant
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-csv-sample"
+# The public Synthea sample (27 patients, Apache-2.0; see its LICENSE), kept with the tests.
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthea-csv-sample"
 
 Row = dict[str, str]
 

@@ -2,16 +2,15 @@ import csv
 import hashlib
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.factories.synthea import SAMPLE
 from transactional.medications.knowledge import data_dir, knowledge_base
 from transactional.terminology.catalog import lookup
 from transactional.terminology.systems import CodeSystem
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-csv-sample"
 # Synthea drugs left out: their ingredients' RxCUIs (terfenadine, astemizole, etonogestrel)
 # could not be confirmed, and a drug is only shipped with all of its ingredients.
 UNMAPPED_SAMPLE_DRUGS = {"141918", "197378", "1367439"}
@@ -63,7 +62,6 @@ def test_every_mapped_snomed_substance_is_a_catalog_code_with_the_same_name() ->
         assert concept is not None and concept.display == row["display"], row["snomed_code"]
 
 
-@pytest.mark.skipif(not SAMPLE.is_dir(), reason="the Synthea CSV sample is not available")
 def test_the_synthea_sample_drugs_resolve_to_their_ingredients() -> None:
     with (SAMPLE / "medications.csv").open(encoding="utf-8", newline="") as handle:
         codes = {row["CODE"] for row in csv.DictReader(handle)}

@@ -8,13 +8,9 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.factories.synthea import SAMPLE, copy_sample, sample_rows
 from transactional.database import Database
 from transactional.settings import Settings
-
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason=f"no Synthea sample at {SAMPLE}")
 
 
 def _emr(database: Database, settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,13 +4,11 @@ nothing behind; another tenant sees none of it."""
 import uuid
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from tests.factories.identity import bearer, make_tenant, make_user
 from tests.factories.synthea import (
-    SAMPLE,
     copy_sample,
     import_sample,
     rewrite_line,
@@ -26,8 +24,6 @@ from transactional.identity.roles import Role
 from transactional.patients.models import Patient
 from transactional.synthea.models import SourceKey
 from transactional.tenancy import bind_tenant
-
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason=f"no Synthea sample at {SAMPLE}")
 
 
 def test_a_second_import_adds_and_changes_nothing(database: Database, owner_engine: Engine) -> None:

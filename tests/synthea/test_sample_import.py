@@ -10,7 +10,6 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.factories.identity import make_tenant
 from tests.factories.synthea import (
-    SAMPLE,
     import_sample,
     sample_rows,
     synthea_ids,
@@ -34,8 +33,6 @@ from transactional.orders.models import LabResult, Order
 from transactional.patients.models import Allergy, Coverage, Patient, PatientIdentifier
 from transactional.synthea.mappings import SYNTHEA_ID_SYSTEM
 from transactional.tenancy import bind_tenant
-
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason=f"no Synthea sample at {SAMPLE}")
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"

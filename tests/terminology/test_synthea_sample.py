@@ -3,18 +3,10 @@
 import csv
 import re
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
-
+from tests.factories.synthea import SAMPLE
 from transactional.terminology.catalog import lookup
 from transactional.terminology.systems import CodeSystem, find_system
-
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-csv-sample"
-
-pytestmark = pytest.mark.skipif(
-    not SAMPLE.is_dir(), reason=f"the Synthea CSV sample is not at {SAMPLE}"
-)
 
 Row = dict[str, str]
 
