@@ -14,12 +14,12 @@ from uvicorn.supervisors import Multiprocess
 from api.app import create_app
 from api.services import Services
 from api.synthea_cli import import_app
-from transactional.audit.trail import SYSTEM, AuditEntry, record
+from transactional.audit.trail import SYSTEM
 from transactional.database import Database
 from transactional.errors import DomainError
 from transactional.identity.models import Tenant, User
 from transactional.identity.roles import Role
-from transactional.identity.tenants import create_tenant, tenant_id_for_slug
+from transactional.identity.tenants import register_tenant, tenant_id_for_slug
 from transactional.identity.users import NewUser, create_user
 from transactional.schema import (
     SchemaOutOfDate,
@@ -80,15 +80,7 @@ def _upgrade(settings: Settings, database: Database, revision: str = "head") -> 
 def _create_tenant(database: Database, name: str, slug: str | None) -> Tenant:
     """As the owner (the app role cannot insert tenants), with its audit event, atomically."""
     with Session(database.owner_engine, expire_on_commit=False) as session, session.begin():
-        tenant = create_tenant(owner_session=session, name=name, slug=slug)
-        bind_tenant(session, tenant.id)
-        record(
-            session=session,
-            tenant_id=tenant.id,
-            actor=SYSTEM,
-            entry=AuditEntry(action="tenant.create", resource_type="tenant", resource_id=tenant.id),
-        )
-    return tenant
+        return register_tenant(owner_session=session, name=name, slug=slug)
 
 
 def _create_user(

@@ -13,35 +13,22 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from transactional.audit.trail import SYSTEM, AuditEntry, record
 from transactional.database import Database
 from transactional.errors import DomainError
-from transactional.identity.tenants import create_tenant, tenant_id_for_slug
+from transactional.identity.tenants import ensure_tenant
 from transactional.schema import SchemaOutOfDate, assert_schema_current
 from transactional.secrets import load_secrets
 from transactional.settings import get_settings
 from transactional.synthea.importer import import_synthea, synthea_files
-from transactional.tenancy import bind_tenant
 
 import_app = typer.Typer(no_args_is_help=True, help="Import records kept by other systems.")
 
 
 def _tenant(database: Database, slug: str) -> tuple[uuid.UUID, bool]:
     """The tenant's id, creating it (as the owner, with its audit event) if it is new."""
-    with database.transaction() as session:
-        found = tenant_id_for_slug(session=session, slug=slug)
-    if found is not None:
-        return found, False
     with Session(database.owner_engine, expire_on_commit=False) as session, session.begin():
-        tenant = create_tenant(owner_session=session, name=slug, slug=slug)
-        bind_tenant(session, tenant.id)
-        record(
-            session=session,
-            tenant_id=tenant.id,
-            actor=SYSTEM,
-            entry=AuditEntry(action="tenant.create", resource_type="tenant", resource_id=tenant.id),
-        )
-    return tenant.id, True
+        tenant, created = ensure_tenant(owner_session=session, slug=slug)
+    return tenant.id, created
 
 
 @import_app.command("synthea")

@@ -6,8 +6,10 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from transactional.audit.trail import SYSTEM, Actor, AuditEntry, record
 from transactional.errors import Conflict, InvalidInput
 from transactional.identity.models import Tenant
+from transactional.tenancy import bind_tenant
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -32,6 +34,32 @@ def create_tenant(*, owner_session: Session, name: str, slug: str | None = None)
     owner_session.flush()
     owner_session.execute(select(func.app_create_mrn_sequence(tenant.id)))
     return tenant
+
+
+def register_tenant(
+    *, owner_session: Session, name: str, slug: str | None = None, actor: Actor = SYSTEM
+) -> Tenant:
+    """A new tenant with its audit event, in the owner's transaction."""
+    tenant = create_tenant(owner_session=owner_session, name=name, slug=slug)
+    bind_tenant(owner_session, tenant.id)
+    record(
+        session=owner_session,
+        tenant_id=tenant.id,
+        actor=actor,
+        entry=AuditEntry(action="tenant.create", resource_type="tenant", resource_id=tenant.id),
+    )
+    return tenant
+
+
+def ensure_tenant(
+    *, owner_session: Session, slug: str, name: str | None = None, actor: Actor = SYSTEM
+) -> tuple[Tenant, bool]:
+    """The tenant with `slug`, registered if there is none yet; and whether it is new."""
+    found = owner_session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if found is not None:
+        return found, False
+    tenant = register_tenant(owner_session=owner_session, name=name or slug, slug=slug, actor=actor)
+    return tenant, True
 
 
 def tenant_id_for_slug(*, session: Session, slug: str) -> uuid.UUID | None:
