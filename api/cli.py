@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app
+from api.seed_cli import seed
 from api.services import Services
 from api.synthea_cli import import_app
 from transactional.audit.trail import SYSTEM
@@ -45,6 +46,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
+app.command("seed")(seed)
 
 DEMO_TENANT = "demo-clinic"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the user on purpose
