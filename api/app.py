@@ -15,6 +15,7 @@ from api.routers import (
     audit,
     auth,
     availability,
+    cds_hooks,
     charges,
     claims,
     coverage,
@@ -28,6 +29,7 @@ from api.routers import (
     pharmacy,
     prescriptions,
     providers,
+    risk_scores,
     users,
 )
 from api.services import Services
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         pharmacy.router,
         orders.router,
         alerts.router,
+        cds_hooks.router,
+        risk_scores.router,
     ):
         app.include_router(router)
     # Each add wraps the previous: metrics (outermost) see every answer, 413s and 500s included.

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app
+from api.extract_cli import extract
+from api.pipeline_cli import pipeline_app
 from api.seed_cli import seed
 from api.services import Services
 from api.synthea_cli import import_app
@@ -46,7 +48,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
+app.add_typer(pipeline_app, name="pipeline")
 app.command("seed")(seed)
+app.command("extract")(extract)
 
 DEMO_TENANT = "demo-clinic"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the user on purpose

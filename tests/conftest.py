@@ -3,11 +3,12 @@
 By default a throwaway embedded PostgreSQL cluster and chDB folder under pytest's temp dir.
 With `EMR_DATABASE_URL` set (e.g. postgresql://postgres@127.0.0.1:5432/test), a throwaway
 database is created on that server instead and dropped at the end. Migrated once per run;
-tests isolate themselves by creating their own tenants.
+tests isolate themselves by creating their own tenants, and the warehouse tests' populations
+live in databases of their own (`own_database`).
 """
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from sqlalchemy import URL, Engine, create_engine, make_url, text
 
 from api.app import create_app
 from api.services import Services
-from transactional.database import Database, resolve_urls
+from tests.cohorts.population import World, build_world
+from transactional.database import Database, DatabaseUrls, resolve_urls
 from transactional.schema import upgrade
 from transactional.settings import Settings
 
@@ -85,6 +87,38 @@ def scratch_database(database: Database) -> Iterator[URL]:
     _drop_database(maintenance, name)
 
 
+@pytest.fixture(scope="session")
+def own_database(
+    database: Database, base_settings: Settings
+) -> Iterator[Callable[[str], Database]]:
+    """Make a migrated database of its own on the same server, dropped at the end of the run.
+
+    For the warehouse tests' populations: a full resync copies every tenant of a database, so a
+    population in the shared database would be copied (and checked) by every later resync, and
+    every other test's rows would reach its marts.
+    """
+    maintenance = database.urls.owner.set(database="postgres")
+    made: list[tuple[Database, str]] = []
+
+    def make(label: str) -> Database:
+        name = f"emr_{label}_{uuid.uuid4().hex[:8]}"
+        _create_database(maintenance, name)
+        own = Database(
+            DatabaseUrls(
+                owner=database.urls.owner.set(database=name),
+                app=database.urls.app.set(database=name),
+            )
+        )
+        upgrade(own, app_role=base_settings.app_db_role)
+        made.append((own, name))
+        return own
+
+    yield make
+    for own, name in made:
+        own.dispose()
+        _drop_database(maintenance, name)
+
+
 @pytest.fixture
 def settings(base_settings: Settings) -> Settings:
     return base_settings
@@ -109,3 +143,17 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def world(
+    own_database: Callable[[str], Database],
+    base_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> World:
+    """The hand-built cohort population and its warehouse (tests/cohorts, tests/extract)."""
+    return build_world(
+        database=own_database("cohorts"),
+        settings=base_settings,
+        root=tmp_path_factory.mktemp("cohort-world"),
+    )

@@ -18,6 +18,7 @@ from transactional.patients.models import (
 )
 from transactional.pharmacy import models as pharmacy_models  # noqa: F401 - registers tables
 from transactional.providers.models import Department, Location, Practitioner
+from transactional.risk import models as risk_models  # noqa: F401 - registers tables
 from transactional.scheduling.models import Appointment, ScheduleException, WorkingHours
 from transactional.synthea import models as synthea_models  # noqa: F401 - registers tables
 

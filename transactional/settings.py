@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     blind_index_key: SecretStr | None = Field(
         default=None, description="base64 of 32+ bytes; keys exact-match search on SSNs."
     )
+    extract_key: SecretStr | None = Field(
+        default=None, description="base64 of 32+ bytes; keys extract pseudonyms and date shifts."
+    )
 
     # Authentication policy.
     access_token_minutes: int = Field(default=10, ge=1, le=60)

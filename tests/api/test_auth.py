@@ -1,6 +1,7 @@
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pyotp
@@ -222,7 +223,7 @@ def test_activity_keeps_a_session_alive(
         )
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     with owner_engine.connect() as connection:
-        last_seen = connection.execute(
+        last_seen: Any = connection.execute(
             text("SELECT last_seen_at FROM auth_sessions WHERE user_id = :u"), {"u": user.id}
         ).scalar_one()
     assert datetime.now(UTC) - last_seen < timedelta(minutes=1)
@@ -321,7 +322,7 @@ def test_mfa_secret_is_stored_encrypted(
         headers=bearer(client, tenant=tenant, user=user),
     ).json()["secret"]
     with owner_engine.connect() as connection:
-        stored = connection.execute(
+        stored: Any = connection.execute(
             text("SELECT mfa_secret_encrypted FROM users WHERE id = :id"), {"id": user.id}
         ).scalar_one()
     assert secret.encode() not in bytes(stored)

@@ -455,7 +455,7 @@ def test_a_gateway_failure_is_a_502_problem_and_the_claim_stays_a_draft(
     after = unreachable_app.get(f"/api/v1/claims/{claim['id']}", headers=headers).json()
     assert (after["status"], after["tracking_id"]) == ("draft", None)
     with tenant_session(database=database, tenant=clinic.tenant) as session:
-        outcome = (
+        outcome: Any = (
             session.execute(text("SELECT outcome FROM audit_events WHERE action = 'claim.submit'"))
             .scalars()
             .all()

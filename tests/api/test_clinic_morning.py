@@ -2,6 +2,7 @@
 register → find a slot → book → check in → vitals → SOAP note → diagnoses → sign → amend."""
 
 from datetime import date, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -242,7 +243,7 @@ def test_a_clinic_morning(client: TestClient, database: Database) -> None:
     # Every step on the patient's record is in the audit trail, and the chain verifies.
     with database.transaction() as session:
         bind_tenant(session, tenant.id)
-        actions = set(
+        actions: Any = set(
             session.execute(
                 text("SELECT action FROM audit_events WHERE patient_id = :p"), {"p": patient["id"]}
             ).scalars()

@@ -296,7 +296,7 @@ def test_api_reads_and_writes_of_appointments_are_audited_with_the_patient(
             ),
             {"id": appointment["id"]},
         ).all()
-        provider_events = session.execute(
+        provider_events: Any = session.execute(
             text(
                 "SELECT action FROM audit_events WHERE patient_id IS NULL "
                 "AND (action LIKE 'location.%' OR action LIKE 'practitioner.%') "

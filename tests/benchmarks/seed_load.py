@@ -93,7 +93,7 @@ def one(patients: int, seed: int) -> dict[str, Any]:
         tenant = tenant_for(database, "bench")
         with database.transaction() as session:
             bind_tenant(session, tenant.id)
-            numbers = list(session.scalars(select(func.app_next_mrn(patients))))
+            numbers: Any = list(session.scalars(select(func.app_next_mrn(patients))))
         began = time.perf_counter()
         population = generate(
             seed=seed,

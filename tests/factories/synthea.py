@@ -100,4 +100,4 @@ def synthea_ids(database: Database, tenant_id: uuid.UUID, file: str) -> dict[str
             ),
             {"t": tenant_id, "f": file},
         )
-        return {key: target for key, target in rows}
+        return {str(key): uuid.UUID(str(target)) for key, target in rows}

@@ -3,6 +3,7 @@
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import URL, Engine, text
@@ -42,7 +43,7 @@ def test_a_seeded_population_is_whole_and_consistent(
     assert result.report.rows["patients"] == 250
     with owner_engine.connect() as connection:
         # Every invoice balance is charges - payments - adjustments, recomputed here.
-        mismatched = connection.execute(
+        mismatched: Any = connection.execute(
             text(
                 """
                 SELECT count(*) FROM invoices AS i
@@ -118,7 +119,7 @@ def test_a_load_is_audited_per_batch_and_left_for_the_warehouse(
                 {"t": tenant.id},
             ).all()
         )
-        ids_in_events = connection.execute(
+        ids_in_events: Any = connection.execute(
             text(
                 "SELECT count(*) FROM audit_events WHERE tenant_id = :t "
                 "AND action = 'bulk.load' AND patient_id IS NOT NULL"
@@ -138,14 +139,14 @@ def test_seeding_a_tenant_that_holds_records_is_refused(
     _seed(database, slug, patients=60, seed=5)
     tenant = tenant_for(database, slug)
     with owner_engine.connect() as connection:
-        before = connection.execute(
+        before: Any = connection.execute(
             text("SELECT count(*) FROM change_log WHERE tenant_id = :t"), {"t": tenant.id}
         ).scalar_one()
     for seed in (5, 6):
         with pytest.raises(Conflict, match="already holds records"):
             _seed(database, slug, patients=60, seed=seed)
     with owner_engine.connect() as connection:
-        after = connection.execute(
+        after: Any = connection.execute(
             text("SELECT count(*) FROM change_log WHERE tenant_id = :t"), {"t": tenant.id}
         ).scalar_one()
     assert after == before

@@ -1,6 +1,7 @@
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -265,7 +266,7 @@ def test_the_inbox_holds_the_open_alerts_of_the_users_practitioner(ward: Ward) -
             status="acknowledged",
         )
         assert [a.id for a in closed] == [mine.id]
-        audited = session.execute(
+        audited: Any = session.execute(
             text("SELECT DISTINCT patient_id FROM audit_events WHERE action = 'alert.inbox'")
         ).scalars()
         assert list(audited) == [ward.patient.id]
@@ -278,7 +279,7 @@ def test_a_patients_alerts_are_listed_and_the_read_audited(ward: Ward) -> None:
         found = alerts_of_patient(
             session=session, tenant_id=ward.tenant.id, patient_id=ward.patient.id, actor=SYSTEM
         )
-        audited = session.execute(
+        audited: Any = session.execute(
             text("SELECT patient_id FROM audit_events WHERE action = 'alert.list'")
         ).scalars()
         assert [a.patient_id for a in found] == [ward.patient.id]

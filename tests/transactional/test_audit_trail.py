@@ -1,5 +1,6 @@
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -142,7 +143,7 @@ def test_a_break_in_any_chain_is_found(
     for chain in (0, CHAINS - 1):
         _write(database, tenant, 3, chain=chain)
     with owner_engine.connect() as connection:
-        target = connection.execute(
+        target: Any = connection.execute(
             text("SELECT id FROM audit_events WHERE tenant_id = :t AND chain = :c AND seq = 2"),
             {"t": tenant.id, "c": CHAINS - 1},
         ).scalar_one()

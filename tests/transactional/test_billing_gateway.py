@@ -218,7 +218,7 @@ def test_a_refused_submission_leaves_the_claim_a_draft_and_is_audited(
         )
     with tenant_session(database=database, tenant=clinic.tenant) as session:
         assert session.get_one(Claim, claim.id).status == "draft"
-        failures = session.execute(
+        failures: Any = session.execute(
             select(AuditEvent.outcome, AuditEvent.detail).where(
                 AuditEvent.action == "claim.submit", AuditEvent.resource_id == str(claim.id)
             )

@@ -1,6 +1,7 @@
 """Change capture (migration 0013): every write to a business table leaves a change record."""
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -27,7 +28,7 @@ def _changes(owner_engine: Engine, row_id: uuid.UUID) -> list[tuple[str, str, uu
 
 def test_every_business_table_is_captured_and_nothing_else(owner_engine: Engine) -> None:
     with owner_engine.connect() as connection:
-        tables = set(
+        tables: Any = set(
             connection.execute(
                 text(
                     "SELECT table_name FROM information_schema.tables "
@@ -96,7 +97,7 @@ def test_a_rolled_back_write_leaves_no_change_and_a_committed_one_its_transactio
         session.rollback()
     assert _changes(owner_engine, gone) == []
     with owner_engine.connect() as connection:
-        txids = (
+        txids: Any = (
             connection.execute(
                 text("SELECT DISTINCT txid FROM change_log WHERE row_id = :r"), {"r": abandoned.id}
             )

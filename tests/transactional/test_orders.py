@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -476,7 +477,9 @@ def test_a_merge_moves_orders_results_reports_and_alerts_to_the_survivor(lab: La
         )
     for table in ("orders", "lab_results", "imaging_reports", "clinical_alerts"):
         with tenant_session(database=lab.database, tenant=lab.tenant) as session:
-            owners = session.execute(text(f"SELECT DISTINCT patient_id FROM {table}")).scalars()
+            owners: Any = session.execute(
+                text(f"SELECT DISTINCT patient_id FROM {table}")
+            ).scalars()
             assert list(owners) == [lab.patient.id], table
 
 

@@ -21,7 +21,8 @@ from transactional.settings import Settings
 
 def test_migrations_match_the_models(owner_engine: Engine) -> None:
     with owner_engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_schemas": True})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 
@@ -47,12 +48,14 @@ def test_migrations_downgrade_to_base_and_upgrade_again(
     downgrade(scratch, app_role=settings.app_db_role, revision="base")
     engine = scratch.owner_engine
     with engine.connect() as connection:
-        tables = (
-            connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-            .scalars()
-            .all()
+        tables: set[str] = set(
+            connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname IN ('public', 'replication')"
+                )
+            ).scalars()
         )
-    assert set(tables) == {"alembic_version"}
+    assert tables == {"alembic_version"}
     upgrade(scratch, app_role=settings.app_db_role)
     assert current_revision(engine) == head_revision()
     scratch.dispose()

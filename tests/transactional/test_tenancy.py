@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -32,9 +33,9 @@ def test_raw_sql_under_tenant_a_returns_none_of_tenant_bs_rows(
                 text(f"SELECT count(*) FROM {table} WHERE tenant_id = :b"), {"b": b.id}
             ).scalar()
             assert foreign == 0, table
-        own = session.execute(text("SELECT DISTINCT tenant_id FROM users")).scalars().all()
+        own: Any = session.execute(text("SELECT DISTINCT tenant_id FROM users")).scalars().all()
         assert own == [a.id]
-        tenants = session.execute(text("SELECT id FROM tenants")).scalars().all()
+        tenants: Any = session.execute(text("SELECT id FROM tenants")).scalars().all()
         assert tenants == [a.id]
 
 

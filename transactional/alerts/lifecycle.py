@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -104,18 +104,19 @@ def raise_alert(
         )
         .on_conflict_do_nothing(
             index_elements=["tenant_id", "kind", "subject_type", "subject_id"],
-            index_where=ClinicalAlert.status == "open",
+            # A literal, not a bound parameter: once psycopg prepares the statement (after 5
+            # runs on a connection) a generic plan cannot prove `status = $1` matches the
+            # partial index, and PostgreSQL refuses the ON CONFLICT.
+            index_where=text("status = 'open'"),
         )
         .returning(ClinicalAlert.id)
     )
-    alert = session.scalar(
-        select(ClinicalAlert).where(
-            ClinicalAlert.tenant_id == tenant_id,
-            ClinicalAlert.kind == data.kind,
-            ClinicalAlert.subject_type == data.subject_type,
-            ClinicalAlert.subject_id == data.subject_id,
-            ClinicalAlert.status == "open",
-        )
+    alert = find_open(
+        session=session,
+        tenant_id=tenant_id,
+        kind=data.kind,
+        subject_type=data.subject_type,
+        subject_id=data.subject_id,
     )
     if alert is None:  # closed between our insert attempt and the read: raise it anew
         return raise_alert(session=session, tenant_id=tenant_id, data=data, actor=actor)
@@ -135,7 +136,34 @@ def find_alert(*, session: Session, tenant_id: uuid.UUID, alert_id: uuid.UUID) -
     return alert
 
 
-def _close(
+def find_open(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    kind: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+) -> ClinicalAlert | None:
+    """The open alert of a kind about a subject, if any (there is at most one)."""
+    return session.scalar(
+        select(ClinicalAlert).where(
+            ClinicalAlert.tenant_id == tenant_id,
+            ClinicalAlert.kind == kind,
+            ClinicalAlert.subject_type == subject_type,
+            ClinicalAlert.subject_id == subject_id,
+            ClinicalAlert.status == "open",
+        )
+    )
+
+
+_CLOSING_ACTIONS = {
+    "acknowledged": "alert.acknowledge",
+    "overridden": "alert.override",
+    "resolved": "alert.supersede",
+}
+
+
+def _try_close(
     session: Session,
     tenant_id: uuid.UUID,
     alert_id: uuid.UUID,
@@ -143,7 +171,7 @@ def _close(
     status: str,
     actor: Actor,
     reason: str | None,
-) -> ClinicalAlert:
+) -> ClinicalAlert | None:
     now = utcnow()
     closed = session.scalars(
         update(ClinicalAlert)
@@ -156,12 +184,24 @@ def _close(
         .returning(ClinicalAlert),
         execution_options={"populate_existing": True},
     ).one_or_none()
+    if closed is not None:
+        _audit(session, actor, closed, _CLOSING_ACTIONS[status])
+    return closed
+
+
+def _close(
+    session: Session,
+    tenant_id: uuid.UUID,
+    alert_id: uuid.UUID,
+    *,
+    status: str,
+    actor: Actor,
+    reason: str | None,
+) -> ClinicalAlert:
+    closed = _try_close(session, tenant_id, alert_id, status=status, actor=actor, reason=reason)
     if closed is None:
         alert = find_alert(session=session, tenant_id=tenant_id, alert_id=alert_id)
         raise Conflict(f"this alert is already {alert.status}")
-    _audit(
-        session, actor, closed, f"alert.{'override' if status == 'overridden' else 'acknowledge'}"
-    )
     return closed
 
 
@@ -189,6 +229,18 @@ def override(
     if len(reason) > 500:
         raise InvalidInput("the reason must be at most 500 characters")
     return _close(session, tenant_id, alert_id, status="overridden", actor=actor, reason=reason)
+
+
+def supersede(
+    *, session: Session, tenant_id: uuid.UUID, alert_id: uuid.UUID, reason: str, actor: Actor
+) -> ClinicalAlert | None:
+    """Resolve an open alert that a worse finding about the same subject replaces (audited as
+    `alert.supersede`); None if someone closed it first. An alert's content never changes
+    (a trigger keeps it so), so a new finding is a new alert, and the old one says why it
+    closed."""
+    return _try_close(
+        session, tenant_id, alert_id, status="resolved", actor=actor, reason=reason.strip()[:500]
+    )
 
 
 def resolve_for_subjects(

@@ -26,3 +26,17 @@ class ChangeRecord(Base):
     row_id: Mapped[uuid.UUID]
     op: Mapped[str] = mapped_column(String(1))
     changed_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
+
+
+class Checkpoint(Base):
+    """How far one warehouse has applied the change log (migration 0017)."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (
+        CheckConstraint("watermark >= 0", name="watermark_positive"),
+        {"schema": "replication"},
+    )
+
+    destination: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))

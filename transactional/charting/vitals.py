@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from transactional.audit.trail import Actor, AuditEntry, record
 from transactional.base import utcnow
+from transactional.cds.triggers import after_vitals
 from transactional.charting.codes import LOINC, concept
 from transactional.charting.encounters import chartable_encounter
 from transactional.charting.models import Observation
@@ -41,6 +42,7 @@ VITAL_SIGNS: dict[str, VitalSign] = {
     "8310-5": VitalSign("body temperature", "Cel", Decimal(25), Decimal(45)),
     "59408-5": VitalSign("oxygen saturation", "%", Decimal(40), Decimal(100)),
     "2708-6": VitalSign("oxygen saturation", "%", Decimal(40), Decimal(100)),
+    "3150-0": VitalSign("inhaled oxygen concentration", "%", Decimal(21), Decimal(100)),
     WEIGHT: VitalSign("body weight", "kg", Decimal("0.3"), Decimal(700)),
     HEIGHT: VitalSign("body height", "cm", Decimal(20), Decimal(272)),
 }
@@ -148,6 +150,7 @@ def record_vitals(
             detail={"observations": len(created)},
         ),
     )
+    after_vitals(session=session, encounter=encounter, observations=created, actor=actor)
     return created
 
 

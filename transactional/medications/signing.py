@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from transactional.audit.trail import Actor, AuditEntry, record
 from transactional.base import utcnow
+from transactional.cds.triggers import after_signing
 from transactional.errors import Conflict, InvalidInput
 from transactional.medications.checks import Finding, blocking, check
 from transactional.medications.knowledge import Medication, knowledge_base
@@ -142,6 +143,7 @@ def sign(
             "prescription.override",
             rules=sorted({f.rule_id for f in critical}),
         )
+    after_signing(session=session, prescription=prescription, actor=actor)
     return stored
 
 

@@ -16,6 +16,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         compare_type=True,
+        include_schemas=True,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

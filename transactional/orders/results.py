@@ -20,6 +20,7 @@ from transactional.alerts.lifecycle import NewAlert, raise_alert
 from transactional.alerts.models import ClinicalAlert
 from transactional.audit.trail import Actor
 from transactional.base import utcnow
+from transactional.cds.triggers import after_results
 from transactional.errors import Conflict, InvalidInput
 from transactional.orders.catalog import LabTest, catalog, lab_test
 from transactional.orders.flags import CRITICAL, numeric_flag
@@ -232,6 +233,7 @@ def record_results(
         status=status,
         critical=len(alerts),
     )
+    after_results(session=session, order=order, results=created, actor=actor)
     return RecordedResults(order, created, alerts)
 
 

@@ -5,6 +5,7 @@ or two swapped neighbours are caught before a chart is opened for the wrong pati
 """
 
 import re
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -49,5 +50,5 @@ def allocate_mrn(*, session: Session) -> str:
     """The next MRN of the tenant bound to the transaction, from its own sequence
     (migration 0007): concurrent registrations never wait for each other, and a number
     once handed out is never handed out again, even if its registration rolls back."""
-    sequence = session.execute(select(func.app_next_mrn())).scalar_one()
+    sequence: Any = session.execute(select(func.app_next_mrn())).scalar_one()
     return format_mrn(sequence)

@@ -135,7 +135,7 @@ def seed_population(
                     f"tenant {slug!r} already holds records; "
                     "emr seed builds a whole clinic into an empty tenant"
                 )
-        numbers = list(session.scalars(select(func.app_next_mrn(patients))))
+        numbers: Any = list(session.scalars(select(func.app_next_mrn(patients))))
     began = time.perf_counter()
     population = generate(
         seed=seed,

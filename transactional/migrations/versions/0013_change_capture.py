@@ -50,7 +50,7 @@ def _captured_tables() -> list[str]:
             "WHERE table_schema = 'public' AND column_name = 'id' ORDER BY table_name"
         )
     )
-    return [name for (name,) in rows if name not in NOT_CAPTURED]
+    return [str(name) for (name,) in rows if name not in NOT_CAPTURED]
 
 
 def upgrade() -> None:

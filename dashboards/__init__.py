@@ -1,0 +1,1 @@
+"""Streamlit dashboards over the warehouse marts."""

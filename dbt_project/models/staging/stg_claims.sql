@@ -1,0 +1,26 @@
+select
+    id,
+    tenant_id,
+    invoice_id,
+    coverage_id,
+    payer_id,
+    member_id,
+    frequency_code,
+    original_claim_id,
+    status,
+    place_of_service,
+    billing_npi,
+    rendering_npi,
+    total_charge_cents,
+    tracking_id,
+    payer_claim_number,
+    denial_group_code,
+    denial_reason_code,
+    denial_remark_code,
+    data_source,
+    patient_id,
+    created_at,
+    updated_at,
+    _synced_at as synced_at
+from {{ source('raw', 'claims') }} final
+where _is_deleted = 0

@@ -1,0 +1,1 @@
+"""Risk models: features, training, evaluation, registry and scoring."""

@@ -1,0 +1,1 @@
+"""Dagster definitions: replication, dbt marts, quality checks, extracts."""

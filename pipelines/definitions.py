@@ -1,0 +1,78 @@
+"""The Dagster code location: `dagster dev -m pipelines.definitions` (or `emr pipeline dev`).
+
+Built when Dagster asks for it (`@definitions`), never at import: resources resolve the
+databases from settings on first use, and the dbt manifest is parsed then if missing.
+
+Jobs: `replicate` (the sensor's micro-batches), `catch_up` (replicate, dbt build, cohorts,
+scoring and monitoring, with every check; what `emr pipeline run` runs), `risk_training` (a
+new version of each risk model) and `risk_scoring`.
+"""
+
+from dagster import AssetKey, AssetSelection, Definitions, define_asset_job, definitions
+
+from pipelines.cohorts import cohort_tables
+from pipelines.dbt_assets import WarehouseDbtResource, dbt_resource, emr_dbt_assets
+from pipelines.ml_assets import (
+    ModelRegistryResource,
+    risk_model_monitoring,
+    risk_models,
+    risk_scores,
+    risk_scoring_job,
+    risk_training_job,
+)
+from pipelines.quality import quality_checks
+from pipelines.replication_assets import raw_tables, replication_job, replication_sensor
+from pipelines.resources import PostgresResource, WarehouseResource
+from transactional.settings import get_settings
+
+CATCH_UP_JOB = "catch_up"
+
+
+def build_definitions(
+    *,
+    warehouse: WarehouseResource | None = None,
+    postgres: PostgresResource | None = None,
+    model_registry: ModelRegistryResource | None = None,
+) -> Definitions:
+    """Every asset, check, job and sensor, with the given resources (default: from settings)."""
+    settings = get_settings()
+    catch_up = define_asset_job(
+        CATCH_UP_JOB,
+        selection=AssetSelection.all() - AssetSelection.assets(AssetKey(["risk_models"])),
+        description="One catch-up pass: replicate, build the marts, run the checks, score.",
+    )
+    dbt = dbt_resource(settings)
+    if warehouse is not None and warehouse.data_dir is not None:
+        # dbt must build the very warehouse the other assets use.
+        dbt = WarehouseDbtResource(
+            project_dir=dbt.project_dir,
+            profiles_dir=dbt.profiles_dir,
+            dbt_executable=dbt.dbt_executable,
+            target="chdb",
+            chdb_path=warehouse.data_dir,
+            lock_timeout_seconds=warehouse.lock_timeout_seconds,
+        )
+    return Definitions(
+        assets=[
+            raw_tables,
+            emr_dbt_assets(),
+            cohort_tables,
+            risk_models,
+            risk_scores,
+            risk_model_monitoring,
+        ],
+        asset_checks=quality_checks(),
+        jobs=[replication_job, catch_up, risk_training_job, risk_scoring_job],
+        sensors=[replication_sensor],
+        resources={
+            "warehouse": warehouse or WarehouseResource(),
+            "postgres": postgres or PostgresResource(),
+            "dbt": dbt,
+            "model_registry": model_registry or ModelRegistryResource(),
+        },
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    return build_definitions()
