@@ -25,10 +25,10 @@ import clickhouse_connect
 from dbt.adapters.clickhouse import connections, dbclient
 from dbt.adapters.clickhouse.httpclient import ChHttpClient
 from dbt.adapters.exceptions.connection import FailedToConnectError
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from transactional.settings import get_settings
-from warehouse.client import Warehouse
+from warehouse.client import Warehouse, WarehouseBusy, acquire_in_turn
 from warehouse.dbt_runner import dbt_environment
 
 DRIVER = "chdb"
@@ -50,13 +50,10 @@ class _SharedLock:
     def acquire(self, path: Path, timeout: float) -> None:
         with self._guard:
             if self._holders == 0:
-                lock = FileLock(path, thread_local=False)
                 try:
-                    lock.acquire(timeout=timeout)
-                except Timeout:
-                    raise FailedToConnectError(
-                        f"embedded warehouse still in use after {timeout:.0f}s"
-                    ) from None
+                    lock = acquire_in_turn(path, timeout)
+                except WarehouseBusy as busy:
+                    raise FailedToConnectError(str(busy)) from None
                 self._lock, self._path = lock, path
             elif path != self._path:
                 raise FailedToConnectError("one emr-dbt process serves one chDB data folder")

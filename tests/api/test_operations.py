@@ -1,4 +1,5 @@
 from fastapi.testclient import TestClient
+from filelock import FileLock
 from pydantic import SecretStr
 
 from api.app import create_app
@@ -27,6 +28,16 @@ def test_readyz_reports_an_unreachable_warehouse(settings: Settings, database: D
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["checks"] == {"postgres": "ok", "warehouse": "unavailable"}
+
+
+def test_readyz_stays_ready_while_another_process_holds_the_embedded_warehouse(
+    client: TestClient, services: Services
+) -> None:
+    lock = FileLock(services.warehouse.lock_path, thread_local=False)
+    with lock.acquire(timeout=60):  # as a dbt build in another process would
+        response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"postgres": "ok", "warehouse": "busy"}
 
 
 def test_metrics_count_requests_by_route_template_without_ids(

@@ -83,3 +83,43 @@ def test_threads_of_one_process_take_turns(warehouse: Warehouse) -> None:
         list(pool.map(insert, range(12)))
     with warehouse.connect() as client:
         assert client.command("SELECT count() FROM hits") == 12
+
+
+_GREEDY = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from warehouse.client import acquire_in_turn
+
+    path, end = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+    print("started", flush=True)
+    while time.monotonic() < end:  # take it back the moment it is let go
+        lock = acquire_in_turn(path, 30)
+        time.sleep(0.05)
+        lock.release()
+    """
+)
+
+
+def test_a_waiter_gets_its_turn_from_a_process_that_takes_the_lock_back_at_once(
+    warehouse: Warehouse,
+) -> None:
+    greedy = subprocess.Popen(
+        [sys.executable, "-c", _GREEDY, str(warehouse.lock_path), "8"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert greedy.stdout is not None and greedy.stdout.readline().strip() == "started"
+        time.sleep(0.3)
+        waits = []
+        for _ in range(10):
+            began = time.monotonic()
+            with warehouse.connect(timeout=1):  # plain flock polling: some of these time out
+                waits.append(time.monotonic() - began)
+        assert max(waits) < 1
+    finally:
+        greedy.wait(timeout=30)
+        if greedy.stdout is not None:
+            greedy.stdout.close()
+    assert greedy.returncode == 0
