@@ -87,6 +87,24 @@ def scratch_database(database: Database) -> Iterator[URL]:
     _drop_database(maintenance, name)
 
 
+def separate_database(server: Database, label: str, *, app_role: str) -> tuple[Database, str]:
+    """A new, migrated database on `server`'s server; drop it with `drop_separate_database`."""
+    name = f"emr_{label}_{uuid.uuid4().hex[:8]}"
+    _create_database(server.urls.owner.set(database="postgres"), name)
+    own = Database(
+        DatabaseUrls(
+            owner=server.urls.owner.set(database=name), app=server.urls.app.set(database=name)
+        )
+    )
+    upgrade(own, app_role=app_role)
+    return own, name
+
+
+def drop_separate_database(own: Database, name: str) -> None:
+    own.dispose()
+    _drop_database(own.urls.owner.set(database="postgres"), name)
+
+
 @pytest.fixture(scope="session")
 def own_database(
     database: Database, base_settings: Settings
@@ -97,26 +115,16 @@ def own_database(
     population in the shared database would be copied (and checked) by every later resync, and
     every other test's rows would reach its marts.
     """
-    maintenance = database.urls.owner.set(database="postgres")
     made: list[tuple[Database, str]] = []
 
     def make(label: str) -> Database:
-        name = f"emr_{label}_{uuid.uuid4().hex[:8]}"
-        _create_database(maintenance, name)
-        own = Database(
-            DatabaseUrls(
-                owner=database.urls.owner.set(database=name),
-                app=database.urls.app.set(database=name),
-            )
-        )
-        upgrade(own, app_role=base_settings.app_db_role)
+        own, name = separate_database(database, label, app_role=base_settings.app_db_role)
         made.append((own, name))
         return own
 
     yield make
     for own, name in made:
-        own.dispose()
-        _drop_database(maintenance, name)
+        drop_separate_database(own, name)
 
 
 @pytest.fixture
