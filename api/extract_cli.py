@@ -5,10 +5,15 @@ as Markdown and JSON) of a tenant's patient-level data, a cohort's, or chosen ma
 De-identified (HIPAA Safe Harbor) unless `--identified`, which needs `--user` naming a user
 allowed `analytics.phi.read`. Every extract, and every refusal, is audited.
 Exit codes: 0 done, 1 bad input or failure (nothing written), 2 not permitted.
+
+The warehouse and extract modules (polars, pyarrow, DuckDB) are imported when the command
+runs, so that every other `emr` command starts without them.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,17 +21,11 @@ from transactional.database import Database
 from transactional.identity.tenants import tenant_id_for_slug
 from transactional.schema import SchemaOutOfDate, assert_schema_current
 from transactional.settings import get_settings
-from warehouse.client import Warehouse, WarehouseBusy
-from warehouse.cohorts.definition import CohortDefinition
-from warehouse.cohorts.loader import InvalidCohort, UnknownCohort, find_definition
-from warehouse.cohorts.runner import WarehouseNotBuilt
-from warehouse.extracts.access import ExtractDenied, authorize, record_extract
-from warehouse.extracts.deidentify import DateMode
-from warehouse.extracts.extract import ExtractError, ExtractRequest, write_extract
-from warehouse.extracts.keys import extract_key
-from warehouse.extracts.writer import OutputExists, check_destination
 
-DATE_MODES: tuple[DateMode, ...] = ("shift", "year")
+if TYPE_CHECKING:
+    from warehouse.cohorts.definition import CohortDefinition
+
+DATE_MODES = ("shift", "year")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -35,6 +34,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _cohort(name: str | None) -> CohortDefinition | None:
+    from warehouse.cohorts.loader import InvalidCohort, UnknownCohort, find_definition
+
     if name is None:
         return None
     try:
@@ -72,6 +73,14 @@ def extract(
     force: Annotated[bool, typer.Option(help="Replace an existing extract.")] = False,
 ) -> None:
     """Write a research extract (DuckDB + Parquet), de-identified unless --identified."""
+    from warehouse.client import Warehouse, WarehouseBusy
+    from warehouse.cohorts.runner import WarehouseNotBuilt
+    from warehouse.extracts.access import ExtractDenied, authorize, record_extract
+    from warehouse.extracts.deidentify import DateMode
+    from warehouse.extracts.extract import ExtractError, ExtractRequest, write_extract
+    from warehouse.extracts.keys import extract_key
+    from warehouse.extracts.writer import OutputExists, check_destination
+
     if dates not in DATE_MODES:
         raise _fail("--dates must be 'shift' or 'year'")
     date_mode: DateMode = "year" if dates == "year" else "shift"

@@ -4,24 +4,28 @@
 in the local Dagster instance; `replicate` and `follow` are replication alone (`follow` keeps
 the warehouse within about a second of PostgreSQL without launching a Dagster run per batch);
 `status` shows the checkpoint and freshness; `dev` serves Dagster's UI and daemon.
+
+Replication (Arrow, ADBC) and Dagster are imported by the commands that use them, so that every
+other `emr` command starts without them.
 """
 
 import os
 import subprocess
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import URL
 
-from pipelines.replication import PassReport, full_resync, replicate
-from transactional.capture.checkpoints import load_checkpoint
 from transactional.database import Database, resolve_urls
 from transactional.schema import SchemaOutOfDate, assert_schema_current
 from transactional.settings import Settings, get_settings
 from warehouse.client import Warehouse, WarehouseBusy
 from warehouse.runs import destination_id
+
+if TYPE_CHECKING:
+    from pipelines.replication import PassReport
 
 pipeline_app = typer.Typer(help="Replicate into the warehouse and build the marts.")
 
@@ -41,7 +45,7 @@ def _checked_source() -> tuple[Settings, URL]:
     return settings, database.urls.owner
 
 
-def _print(report: PassReport) -> None:
+def _print(report: "PassReport") -> None:
     lag = "" if report.lag_seconds is None else f", oldest change {report.lag_seconds:.2f}s old"
     typer.echo(
         f"{report.kind}: {report.total_rows:,d} rows in {report.seconds:.2f}s "
@@ -77,6 +81,8 @@ def replicate_command(
     full: Annotated[bool, typer.Option("--full", help="Rebuild every raw table.")] = False,
 ) -> None:
     """One replication pass (a full resync the first time, or with --full)."""
+    from pipelines.replication import full_resync, replicate
+
     settings, source = _checked_source()
     with Warehouse.from_settings(settings).connect() as client:
         report = (
@@ -92,6 +98,8 @@ def follow(
     interval: Annotated[float, typer.Option(min=0.05, help="Seconds between passes.")] = 1.0,
 ) -> None:
     """Replicate continuously until interrupted, releasing the warehouse between passes."""
+    from pipelines.replication import replicate
+
     settings, source = _checked_source()
     warehouse = Warehouse.from_settings(settings)
     typer.echo(f"following PostgreSQL every {interval:g}s; Ctrl-C stops", err=True)
@@ -113,6 +121,8 @@ def follow(
 @pipeline_app.command("status")
 def status() -> None:
     """Where replication stands: checkpoint, last passes and their freshness."""
+    from transactional.capture.checkpoints import load_checkpoint
+
     settings = get_settings()
     source = resolve_urls(settings).owner
     with Warehouse.from_settings(settings).connect() as client:

@@ -11,7 +11,12 @@ reads the skops file trusting only the types in TRUSTED_TYPES (none beyond skops
 today: numpy, scikit-learn's Pipeline, StandardScaler, LogisticRegression), so a file that
 would build anything else is refused before any of it is built. A model trained on another
 version of its feature specification is refused too: its features would mean something else.
+
+scikit-learn and skops are imported when a model is registered or loaded, not with this module:
+the API and every `emr` command import it, and those two cost seconds to import.
 """
+
+from __future__ import annotations
 
 import hashlib
 import json
@@ -22,20 +27,21 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import skops.io as sio
 from filelock import FileLock
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
-from ml.cards import card_markdown, model_card
 from ml.features.spec import ModelSpec, model_spec
-from ml.training import TrainedModel
 from ml.types import Floats
 from transactional.settings import Settings
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ml.training import TrainedModel
 
 INDEX = "index.json"
 MODEL_FILE = "model.skops"
@@ -82,7 +88,7 @@ class LoadedModel:
     @classmethod
     def of(
         cls, spec: ModelSpec, version: str, card: dict[str, Any], pipeline: Pipeline
-    ) -> "LoadedModel":
+    ) -> LoadedModel:
         scaler: StandardScaler = pipeline.named_steps["scale"]
         model: LogisticRegression = pipeline.named_steps["model"]
         return cls(
@@ -110,6 +116,10 @@ class LoadedModel:
 
 
 def _check_pipeline(pipeline: Any, spec: ModelSpec, where: str) -> Pipeline:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     steps = getattr(pipeline, "named_steps", None)
     if (
         not isinstance(pipeline, Pipeline)
@@ -150,7 +160,7 @@ class Registry:
     root: Path
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Registry":
+    def from_settings(cls, settings: Settings) -> Registry:
         return cls(settings.state_dir / "models")
 
     # --- the index -----------------------------------------------------------------------
@@ -184,6 +194,10 @@ class Registry:
     # --- writing -------------------------------------------------------------------------
     def register(self, trained: TrainedModel) -> str:
         """Store a trained model as the model's next version and make it current."""
+        import skops.io as sio
+
+        from ml.cards import card_markdown, model_card
+
         spec = trained.spec
         with self._lock():
             index = self._index()
@@ -225,6 +239,8 @@ class Registry:
 
     def load(self, model: str, version: str | None = None) -> LoadedModel:
         """The model's given (default: current) version, every file verified."""
+        import skops.io as sio
+
         spec = model_spec(model)
         entry = self._index()["models"].get(model)
         if entry is None:
