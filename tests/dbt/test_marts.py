@@ -14,7 +14,10 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from dagster import materialize
 
+from pipelines.cds_assets import care_gap_reminders
+from pipelines.resources import PostgresResource, WarehouseResource
 from tests.dbt.conftest import AGGREGATES, AS_OF, Built, read_marts
 from warehouse.dbt_runner import PROJECT_DIR
 
@@ -457,3 +460,38 @@ def test_marts_hold_money_as_integers_or_decimals(built: Built) -> None:
         ).result_rows
     assert types
     assert [t for t in types if "Float" in t[2]] == []
+
+
+# --- care-gap reminders ------------------------------------------------------------------
+
+
+def test_care_gap_reminders_match_the_marts_gap_list(built: Built) -> None:
+    resources = {
+        "warehouse": WarehouseResource(
+            data_dir=str(built.warehouse.data_dir), lock_timeout_seconds=300
+        ),
+        "postgres": PostgresResource(
+            owner_database_url=built.database.urls.owner.render_as_string(hide_password=False)
+        ),
+    }
+    gaps = built.suppressed["qm_care_gaps"]
+    expected = {(row["measure_id"], row["patient_id"]) for row in gaps.iter_rows(named=True)}
+
+    first = materialize([care_gap_reminders], resources=resources)
+    again = materialize([care_gap_reminders], resources=resources)
+
+    reminders = built.source(
+        "SELECT data->>'measure_id' AS measure_id, patient_id::text AS patient_id, status "
+        "FROM clinical_alerts WHERE tenant_id = :tenant AND source = 'care_gaps'"
+    )
+    assert first.success and again.success
+    assert len(expected) > 20  # a 400-patient clinic has gaps in every measure
+    assert {m for m, _ in expected} == {
+        "diabetes_hba1c_testing",
+        "hypertension_bp_control",
+        "statin_therapy",
+    }
+    assert set(reminders["status"]) == {"open"}
+    assert {(r["measure_id"], r["patient_id"]) for r in reminders.iter_rows(named=True)} == {
+        (m, str(p)) for m, p in expected
+    }  # one per gap, and the second run added none

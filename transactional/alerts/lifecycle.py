@@ -171,6 +171,7 @@ def _try_close(
     status: str,
     actor: Actor,
     reason: str | None,
+    audit_action: str | None = None,
 ) -> ClinicalAlert | None:
     now = utcnow()
     closed = session.scalars(
@@ -185,7 +186,7 @@ def _try_close(
         execution_options={"populate_existing": True},
     ).one_or_none()
     if closed is not None:
-        _audit(session, actor, closed, _CLOSING_ACTIONS[status])
+        _audit(session, actor, closed, audit_action or _CLOSING_ACTIONS[status])
     return closed
 
 
@@ -240,6 +241,22 @@ def supersede(
     closed."""
     return _try_close(
         session, tenant_id, alert_id, status="resolved", actor=actor, reason=reason.strip()[:500]
+    )
+
+
+def resolve(
+    *, session: Session, tenant_id: uuid.UUID, alert_id: uuid.UUID, reason: str, actor: Actor
+) -> ClinicalAlert | None:
+    """Resolve an open alert whose cause has gone (a care gap that closed), audited as
+    `alert.resolve` with the reason; None if someone closed it first."""
+    return _try_close(
+        session,
+        tenant_id,
+        alert_id,
+        status="resolved",
+        actor=actor,
+        reason=reason.strip()[:500],
+        audit_action="alert.resolve",
     )
 
 

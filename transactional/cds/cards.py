@@ -11,6 +11,7 @@ from transactional.cds.definitions import OVERRIDE_REASON_SYSTEM, Rule, rule_boo
 from transactional.cds.types import Action, Card, Coding, Finding, Suggestion
 from transactional.medications.checks import Finding as CheckFinding
 from transactional.medications.types import Severity
+from transactional.risk.models import RiskScore
 
 RULE_TOPIC_SYSTEM = "urn:emr:cds:rule"
 SUMMARY_LIMIT = 139
@@ -149,4 +150,40 @@ def unchecked_card(reference: str, reason: str) -> Card:
             f"{reason}. Interactions, allergy conflicts and pharmacogenomic rules were not "
             "checked for this order; check them another way before signing."
         ),
+    )
+
+
+RISK_INDICATORS = {"high": "warning", "medium": "info"}
+
+
+def risk_card(score: RiskScore, *, title: str) -> Card | None:
+    """A model's newest score of a patient as a card: a high tier warns, a medium tier
+    informs, a low tier shows nothing. The detail names the top factors, the inputs the record
+    lacked and the model version, so the clinician can see why."""
+    indicator = RISK_INDICATORS.get(score.tier)
+    if indicator is None:
+        return None
+    percent = f"{float(score.score) * 100:.1f}%"
+    parts = [
+        f"{title}: {percent} ({score.tier} risk tier), computed "
+        f"{score.computed_at:%Y-%m-%d %H:%M} UTC for {score.index_date.isoformat()}."
+    ]
+    factors = [f for f in score.factors if isinstance(f.get("name"), str)]
+    if factors:
+        parts.append(
+            "**Top contributing factors**\n"
+            + "\n".join(f"- {f['name']}: {f.get('value')}" for f in factors)
+        )
+    if score.missing_inputs:
+        parts.append(
+            "**Not recorded (scored as the model card says):** "
+            + ", ".join(str(name) for name in score.missing_inputs)
+        )
+    parts.append(f"_Model {score.model} version {score.model_version}._")
+    return Card(
+        key=key(f"risk_{score.model}", "patient", score.patient_id),
+        summary=summary(f"{score.tier.capitalize()} risk: {title} {percent}"),
+        indicator=indicator,
+        source_label=f"Risk model {score.model} v{score.model_version}",
+        detail="\n\n".join(parts),
     )

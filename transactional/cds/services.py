@@ -22,6 +22,7 @@ from transactional.cds.sources import (
     HookContext,
     OpenAlerts,
     PrescribingChecks,
+    RiskScores,
 )
 from transactional.cds.types import SEVERITY_RANK, Card
 from transactional.charting.models import Encounter
@@ -46,13 +47,14 @@ def catalog() -> tuple[HookService, ...]:
         HookService(
             id="patient-alerts",
             hook=PATIENT_VIEW,
-            title="Clinical alerts and early-warning rules",
+            title="Clinical alerts, early-warning rules and risk scores",
             description=(
-                "Open clinical alerts (critical results, vital-sign rules, pharmacogenomics) "
-                "and the vital-sign rules (hypertensive crisis, SIRS, qSOFA, NEWS2) on the "
-                "current encounter's latest data."
+                "Open clinical alerts (critical results, vital-sign rules, pharmacogenomics, "
+                "care-gap reminders), the vital-sign rules (hypertensive crisis, SIRS, qSOFA, "
+                "NEWS2) on the current encounter's latest data, and high or medium risk "
+                "scores of the risk models."
             ),
-            sources=(OpenAlerts(), EncounterRules()),
+            sources=(OpenAlerts(), EncounterRules(), RiskScores()),
         ),
         HookService(
             id="medication-safety",

@@ -1,9 +1,10 @@
 """Card sources: each one turns what it knows about a patient into cards for a hook call.
 
 A source is anything with a `name` and a `cards(...)` method (the `CardSource` protocol), so
-a risk-score source (model scores) or a care-gap source (population-health marts) is added
-by writing the class and listing it in a service of `services.py`; the rules engine and the
-other sources do not change. Sources read; they never record alerts.
+a new source is added by writing the class and listing it in a service of `services.py`; the
+rules engine and the other sources do not change. Sources read; they never record alerts.
+Care-gap reminders from the population-health marts arrive as open alerts (see
+`care_gaps.py`), so `OpenAlerts` shows them.
 """
 
 import uuid
@@ -14,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ml.features.spec import MODELS
 from transactional.alerts.models import ClinicalAlert
 from transactional.cds.cards import (
     alert_card,
@@ -21,6 +23,7 @@ from transactional.cds.cards import (
     finding_card,
     key,
     remove_order,
+    risk_card,
     unchecked_card,
 )
 from transactional.cds.encounter_rules import encounter_findings
@@ -31,6 +34,7 @@ from transactional.medications.checks import ActiveMedication, check
 from transactional.medications.knowledge import Medication, knowledge_base
 from transactional.medications.medication_list import allergy_facts, medication_facts
 from transactional.patients.models import Patient
+from transactional.risk.services import newest_scores
 from transactional.terminology.systems import CodeSystem, find_system
 
 OPEN_ALERTS_SHOWN = 50
@@ -179,3 +183,21 @@ class DrugGeneRules:
                 session=session, tenant_id=tenant_id, patient_id=patient.id, orders=orders
             )
         ]
+
+
+class RiskScores:
+    """The newest score of each risk model for the patient, as written back by the scoring
+    job or computed on demand; high and medium tiers only."""
+
+    name = "risk_scores"
+
+    def cards(
+        self, *, session: Session, tenant_id: uuid.UUID, patient: Patient, context: HookContext
+    ) -> list[Card]:
+        cards = []
+        for score in newest_scores(session=session, tenant_id=tenant_id, patient_id=patient.id):
+            spec = MODELS.get(score.model)
+            card = risk_card(score, title=spec.title if spec else score.model)
+            if card is not None:
+                cards.append(card)
+        return cards

@@ -128,12 +128,11 @@ def record_scores(
     return len(rows)
 
 
-def current_scores(
-    *, session: Session, tenant_id: uuid.UUID, patient_id: uuid.UUID, actor: Actor
+def newest_scores(
+    *, session: Session, tenant_id: uuid.UUID, patient_id: uuid.UUID
 ) -> list[RiskScore]:
-    """The newest score of each model for a live patient (merged ids resolve to the
-    survivor), audited as a chart read."""
-    patient = find_patient(session=session, tenant_id=tenant_id, patient_id=patient_id)
+    """The newest score of each model for this patient id, by model name. Not audited: for
+    callers that audit the read themselves (a CDS hook call)."""
     newest = (
         select(
             RiskScore.id,
@@ -148,10 +147,10 @@ def current_scores(
             )
             .label("rank"),
         )
-        .where(RiskScore.tenant_id == tenant_id, RiskScore.patient_id == patient.id)
+        .where(RiskScore.tenant_id == tenant_id, RiskScore.patient_id == patient_id)
         .subquery()
     )
-    found = list(
+    return list(
         session.scalars(
             select(RiskScore)
             .join(newest, newest.c.id == RiskScore.id)
@@ -159,6 +158,15 @@ def current_scores(
             .order_by(RiskScore.model)
         )
     )
+
+
+def current_scores(
+    *, session: Session, tenant_id: uuid.UUID, patient_id: uuid.UUID, actor: Actor
+) -> list[RiskScore]:
+    """The newest score of each model for a live patient (merged ids resolve to the
+    survivor), audited as a chart read."""
+    patient = find_patient(session=session, tenant_id=tenant_id, patient_id=patient_id)
+    found = newest_scores(session=session, tenant_id=tenant_id, patient_id=patient.id)
     record(
         session=session,
         tenant_id=tenant_id,
