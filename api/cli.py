@@ -11,11 +11,10 @@ import uvicorn
 from sqlalchemy.orm import Session
 from uvicorn.supervisors import Multiprocess
 
-from api.app import create_app
+from api.dashboard_cli import dashboard
 from api.extract_cli import extract
 from api.pipeline_cli import pipeline_app
 from api.seed_cli import seed
-from api.services import Services
 from api.synthea_cli import import_app
 from transactional.audit.trail import SYSTEM
 from transactional.database import Database
@@ -51,6 +50,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(pipeline_app, name="pipeline")
 app.command("seed")(seed)
 app.command("extract")(extract)
+app.command("dashboard")(dashboard)
 
 DEMO_TENANT = "demo-clinic"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the user on purpose
@@ -193,6 +193,11 @@ def _serve(settings: Settings, database: Database, host: str, port: int, workers
         raise _fail(str(exc)) from None
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_config": None}
     if workers == 1:
+        # Imported here: the application (every router) is seconds of imports that the other
+        # `emr` commands do not need.
+        from api.app import create_app
+        from api.services import Services
+
         application = create_app(settings, services=Services.build(settings, database=database))
         uvicorn.run(application, **options)
     else:

@@ -4,12 +4,13 @@ Built when Dagster asks for it (`@definitions`), never at import: resources reso
 databases from settings on first use, and the dbt manifest is parsed then if missing.
 
 Jobs: `replicate` (the sensor's micro-batches), `catch_up` (replicate, dbt build, cohorts,
-scoring and monitoring, with every check; what `emr pipeline run` runs), `risk_training` (a
-new version of each risk model) and `risk_scoring`.
+care-gap reminders, scoring and monitoring, with every check; what `emr pipeline run` runs),
+`risk_training` (a new version of each risk model) and `risk_scoring`.
 """
 
 from dagster import AssetKey, AssetSelection, Definitions, define_asset_job, definitions
 
+from pipelines.cds_assets import care_gap_reminders
 from pipelines.cohorts import cohort_tables
 from pipelines.dbt_assets import WarehouseDbtResource, dbt_resource, emr_dbt_assets
 from pipelines.ml_assets import (
@@ -20,6 +21,7 @@ from pipelines.ml_assets import (
     risk_scoring_job,
     risk_training_job,
 )
+from pipelines.publish_assets import dashboard_snapshot
 from pipelines.quality import quality_checks
 from pipelines.replication_assets import raw_tables, replication_job, replication_sensor
 from pipelines.resources import PostgresResource, WarehouseResource
@@ -39,7 +41,10 @@ def build_definitions(
     catch_up = define_asset_job(
         CATCH_UP_JOB,
         selection=AssetSelection.all() - AssetSelection.assets(AssetKey(["risk_models"])),
-        description="One catch-up pass: replicate, build the marts, run the checks, score.",
+        description=(
+            "One catch-up pass: replicate, build the marts, run the checks, remind of care "
+            "gaps, score."
+        ),
     )
     dbt = dbt_resource(settings)
     if warehouse is not None and warehouse.data_dir is not None:
@@ -57,9 +62,11 @@ def build_definitions(
             raw_tables,
             emr_dbt_assets(),
             cohort_tables,
+            care_gap_reminders,
             risk_models,
             risk_scores,
             risk_model_monitoring,
+            dashboard_snapshot,
         ],
         asset_checks=quality_checks(),
         jobs=[replication_job, catch_up, risk_training_job, risk_scoring_job],

@@ -33,6 +33,7 @@ from warehouse.client import Warehouse
 from warehouse.dbt_runner import run_dbt
 
 AS_OF = date(2026, 11, 22)
+SLUG = "dbt-bench"
 
 
 def dbt_phases(target_dir: Path) -> dict[str, Any]:
@@ -61,15 +62,17 @@ def one(patients: int, seed: int, state_dir: Path | None) -> dict[str, Any]:
             try:
                 upgrade(database, app_role=settings.app_db_role)
                 began = time.perf_counter()
-                seed_population(
+                seeded = seed_population(
                     database=database,
-                    slug="dbt-bench",
+                    slug=SLUG,
                     patients=patients,
                     seed=seed,
                     as_of=AS_OF,
                     progress=None,
                 )
                 figures["seed_seconds"] = round(time.perf_counter() - began, 1)
+                # For tests.benchmarks.risk_scoring --slug dbt-bench --outcomes FILE.
+                (state / "seed-outcomes.json").write_text(json.dumps(seeded.outcomes))
                 began = time.perf_counter()
                 with Warehouse.from_settings(settings).connect() as client:
                     report = full_resync(source=database.urls.owner, client=client)

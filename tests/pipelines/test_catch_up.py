@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 
 from dagster import DagsterInstance
-from sqlalchemy import URL
+from sqlalchemy import URL, text
 
 from pipelines.definitions import CATCH_UP_JOB, build_definitions
 from pipelines.ml_assets import ModelRegistryResource
@@ -74,6 +74,22 @@ def test_after_a_synthea_import_and_one_run_the_marts_show_its_patients_and_clai
             "SELECT count() FROM analytics.rev_invoices WHERE tenant_id = {t:UUID}",
             parameters={"t": str(tenant.id)},
         ).result_rows[0][0]
+        gaps = client.query(
+            "SELECT count(DISTINCT measure_id, patient_id) FROM analytics.qm_care_gaps "
+            "WHERE tenant_id = {t:UUID}",
+            parameters={"t": str(tenant.id)},
+        ).result_rows[0][0]
+    with database.owner_engine.connect() as connection:
+        reminders: int = connection.execute(
+            text(
+                "SELECT count(*) FROM clinical_alerts WHERE tenant_id = :t "
+                "AND source = 'care_gaps' AND status = 'open'"
+            ),
+            {"t": tenant.id},
+        ).scalar_one()
+    database.dispose()
+    # The run turned the marts' care gaps into reminders in PostgreSQL, one per gap.
+    assert reminders == gaps
     # Every claims.csv row is an encounter's account (invoice); a payer claim exists for the
     # insured ones and for each transfer to a secondary payer (as the importer maps them).
     rows = _table("claims.csv")
