@@ -10,6 +10,7 @@ other `emr` command starts without them.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -97,9 +98,13 @@ def replicate_command(
 def follow(
     interval: Annotated[float, typer.Option(min=0.05, help="Seconds between passes.")] = 1.0,
 ) -> None:
-    """Replicate continuously until interrupted, releasing the warehouse between passes."""
+    """Replicate continuously until interrupted (Ctrl-C or SIGTERM), releasing the warehouse
+    between passes."""
     from pipelines.replication import replicate
 
+    # A service manager stops with SIGTERM: finish like Ctrl-C (a pass in flight is replayed
+    # by the next one, so stopping anywhere loses nothing).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings, source = _checked_source()
     warehouse = Warehouse.from_settings(settings)
     typer.echo(f"following PostgreSQL every {interval:g}s; Ctrl-C stops", err=True)
