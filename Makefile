@@ -21,8 +21,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Two workers (the machine's two cores); each test file stays on one of them, so a module's
+# fixtures (a seeded population, a built warehouse) are made once.
 pytest: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

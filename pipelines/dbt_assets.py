@@ -24,6 +24,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.dbt_manifest import DbtManifestParam
 from dagster_dbt.dbt_project import using_dagster_dev
+from filelock import FileLock
 
 from transactional.settings import Settings, get_settings
 from warehouse.dbt_runner import PROJECT_DIR, executable, run_dbt, warehouse_environment
@@ -159,16 +160,21 @@ def emr_dbt_assets(project: DbtProject | None = None) -> AssetsDefinition:
     unit tests) for the selection and streams its events (models, seeds, and their data tests
     as asset checks)."""
     project = project or dbt_project()
-    if using_dagster_dev() or _manifest_is_stale(project):
-        parse(project)
+    target = Path(project.project_dir) / project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    # Two processes loading the code location at once (Dagster's webserver and daemon, a
+    # run worker) must not write the manifest at the same time, nor read it half written.
+    with FileLock(target / "parse.lock", thread_local=False):
+        if using_dagster_dev() or _manifest_is_stale(project):
+            parse(project)
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        name=ASSETS_NAME,
-        dagster_dbt_translator=EmrDbtTranslator(),
-    )
-    def _assets(context: AssetExecutionContext, dbt: WarehouseDbtResource) -> Iterator[Any]:
-        yield from dbt.cli(BUILD, context=context).stream()
+        @dbt_assets(
+            manifest=project.manifest_path,
+            project=project,
+            name=ASSETS_NAME,
+            dagster_dbt_translator=EmrDbtTranslator(),
+        )
+        def _assets(context: AssetExecutionContext, dbt: WarehouseDbtResource) -> Iterator[Any]:
+            yield from dbt.cli(BUILD, context=context).stream()
 
     return _assets

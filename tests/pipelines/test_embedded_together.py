@@ -140,7 +140,7 @@ def test_api_replication_dbt_and_a_reader_share_the_embedded_warehouse(
     assert reader.returncode == 0, reader_error[-3000:]
     count, longest_wait = reads.split()
     # dbt holds the warehouse for its whole run; the reader waited its turn, then went on.
-    assert int(count) >= 20 and float(longest_wait) < 60, reads
+    assert int(count) >= 5 and float(longest_wait) < 60, reads
     _wait_for(
         lambda: _patients(warehouse, str(tenant.id)) == 6, seconds=60, what="the new patients"
     )
