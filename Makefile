@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest lock clean
 
+# DEMO_ARGS: options of `emr demo`, e.g. make demo DEMO_ARGS="--patients 5000 --api-port 8080"
 demo: $(STAMP)
-	$(VENV)/bin/emr demo
+	$(VENV)/bin/emr demo $(DEMO_ARGS)
 
 test: lint typecheck pytest
 

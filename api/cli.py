@@ -54,6 +54,7 @@ app.command("dashboard")(dashboard)
 
 DEMO_TENANT = "demo-clinic"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the user on purpose
+DEMO_PATIENTS = 2_000
 DEMO_ROLES = (Role.ADMIN, Role.PHYSICIAN, Role.NURSE, Role.RECEPTIONIST, Role.BILLING, Role.MANAGER)
 
 
@@ -232,28 +233,60 @@ def serve(
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, create a demo tenant with one user per staff role (once), and serve."""
+def demo(
+    host: Annotated[str, typer.Option(help="Address the API and dashboards listen on.")] = (
+        "127.0.0.1"
+    ),
+    api_port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    dashboard_port: Annotated[int, typer.Option(help="Dashboards port.")] = 8501,
+    dagster_port: Annotated[int, typer.Option(help="Dagster UI port (127.0.0.1).")] = 3000,
+    patients: Annotated[
+        int, typer.Option(min=100, max=100_000, help="Generated patients (first run only).")
+    ] = DEMO_PATIENTS,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed of the population.")] = 1,
+) -> None:
+    """The whole product on embedded engines: a generated clinic, the API, the pipeline
+    (Dagster daemon with its sensors, and its UI) and the dashboards. Ctrl-C stops them all;
+    a second run reuses the data."""
+    from api.demo_cli import prepare_data, run_demo
+
     settings = get_settings()
     _configure_logging(settings)
     database = Database.from_settings(settings)
-    _upgrade(settings, database)
-    tenant_id = _tenant_id(database, DEMO_TENANT)
-    if tenant_id is None:
-        tenant_id = _create_tenant(database, "Demo Clinic", DEMO_TENANT).id
-        for role in DEMO_ROLES:
-            data = NewUser(email=f"{role.value}@demo.clinic", role=role, password=DEMO_PASSWORD)
-            _create_user(settings, database, tenant_id, data)
-    base = f"http://{host}:{port}"
-    typer.echo(
-        f"\nEMR API        {base}/docs\n"
-        f"Health         {base}/readyz\n"
+
+    def prepare() -> None:
+        _upgrade(settings, database)
+        tenant_id = _tenant_id(database, DEMO_TENANT)
+        if tenant_id is None:
+            tenant_id = _create_tenant(database, "Demo Clinic", DEMO_TENANT).id
+            for role in DEMO_ROLES:
+                data = NewUser(email=f"{role.value}@demo.clinic", role=role, password=DEMO_PASSWORD)
+                _create_user(settings, database, tenant_id, data)
+        prepare_data(
+            settings,
+            database,
+            tenant_id=tenant_id,
+            slug=DEMO_TENANT,
+            patients=patients,
+            seed=seed,
+        )
+
+    banner = (
         f"Tenant         {DEMO_TENANT}\n"
         f"Sign in as     <role>@demo.clinic with password {DEMO_PASSWORD}\n"
         f"               roles: {', '.join(r.value for r in DEMO_ROLES)}\n"
-        "Stop with Ctrl-C.\n"
+        "               dashboards: manager@ (aggregates), physician@ (with patient lists)\n"
     )
-    _serve(settings, database, host, port)
+    try:
+        run_demo(
+            settings,
+            host=host,
+            ports={"api": api_port, "dagster": dagster_port, "dashboards": dashboard_port},
+            banner=banner,
+            prepare=prepare,
+        )
+    finally:
+        database.dispose()
 
 
 def main() -> None:

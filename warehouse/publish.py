@@ -9,8 +9,7 @@ so a reader sees the old snapshot or the new one, never half of one). The snapsh
 the current one is kept for readers still on it; older ones are removed.
 
 Every table keeps its `tenant_id` (as text) and readers filter on it. Small cells stay
-suppressed as the marts have them; the one aggregate made here (appointments, for the
-Operations page, which no mart covers yet) applies the same rule. The snapshot holds the
+suppressed as the marts have them (nothing is aggregated here). The snapshot holds the
 care-gap worklist (MRNs): it lives beside the warehouse, under the same state folder.
 """
 
@@ -24,12 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from clickhouse_connect.driver.client import Client
 
-from warehouse.cohorts.suppression import THRESHOLD
 from warehouse.quality import Connects
 
 PUBLISHED = "published"
@@ -52,6 +49,7 @@ MARTS: tuple[str, ...] = (
     "ph_risk_tier_summary",
     "qm_measure_rates",
     "qm_care_gaps",
+    "ops_appointments_monthly",
 )
 COHORT_TABLES: tuple[str, ...] = ("cohort_attrition", "cohort_characterization")
 # Warehouse-wide tables without tenant_id: only counts, times and check names are copied,
@@ -68,69 +66,10 @@ CHECK_RESULTS = (
     "ORDER BY asset, check_name, expectation"
 )
 MODEL_MONITORING = "SELECT * FROM ops.model_monitoring"
+
+
 # Appointments per tenant, month, practitioner: no-shows, in-clinic waits, booked minutes
 # against the working-hours template (schedule exceptions are not subtracted).
-APPOINTMENTS = """
-WITH appointments AS (
-    SELECT a.tenant_id AS tenant_id, a.practitioner_id AS practitioner_id,
-           toStartOfMonth(a.starts_at) AS month_start, a.status AS status,
-           dateDiff('minute', a.starts_at, a.ends_at) AS minutes,
-           if(a.checked_in_at IS NULL OR a.started_at IS NULL, NULL,
-              dateDiff('second', a.checked_in_at, a.started_at) / 60.0) AS wait_minutes,
-           dateDiff('day', a.created_at, a.starts_at) AS lead_days
-    FROM raw.appointments AS a FINAL
-    WHERE a._is_deleted = 0
-),
-bounds AS (
-    SELECT tenant_id, toDate(min(month_start)) AS first_day,
-           toDate(max(month_start) + INTERVAL 1 MONTH - INTERVAL 1 DAY) AS last_day
-    FROM appointments GROUP BY tenant_id
-),
-hours AS (
-    SELECT w.tenant_id AS tenant_id, w.practitioner_id AS practitioner_id,
-           toStartOfMonth(day) AS month_start,
-           sum(toInt32(substring(w.end_time, 1, 2)) * 60 + toInt32(substring(w.end_time, 4, 2))
-               - toInt32(substring(w.start_time, 1, 2)) * 60
-               - toInt32(substring(w.start_time, 4, 2))) AS available_minutes
-    FROM raw.working_hours AS w FINAL
-    INNER JOIN bounds AS b ON b.tenant_id = w.tenant_id
-    ARRAY JOIN arrayMap(
-        i -> addDays(greatest(w.effective_from, b.first_day), i),
-        range(toUInt32(greatest(0, dateDiff('day', greatest(w.effective_from, b.first_day),
-            least(coalesce(w.effective_to, b.last_day), b.last_day)) + 1)))
-    ) AS day
-    WHERE w._is_deleted = 0 AND toDayOfWeek(day) = w.weekday
-    GROUP BY tenant_id, practitioner_id, month_start
-),
-counted AS (
-    SELECT tenant_id, practitioner_id, month_start,
-           count() AS appointments,
-           countIf(status = 'completed') AS completed,
-           countIf(status = 'no_show') AS no_shows,
-           countIf(status = 'cancelled') AS cancelled,
-           countIf(wait_minutes IS NOT NULL) AS waited,
-           avgIf(wait_minutes, wait_minutes IS NOT NULL) AS mean_wait_minutes,
-           avg(lead_days) AS mean_lead_days,
-           sumIf(minutes, status NOT IN ('cancelled', 'no_show')) AS booked_minutes
-    FROM appointments GROUP BY tenant_id, practitioner_id, month_start
-)
-SELECT toString(c.tenant_id) AS tenant_id, toString(c.practitioner_id) AS practitioner_id,
-       p.display_name AS practitioner_name,
-       toString(p.department_id) AS department_id, d.name AS department_name,
-       toDate(c.month_start) AS month_start, c.appointments, c.completed, c.no_shows,
-       c.cancelled, c.waited, c.mean_wait_minutes, c.mean_lead_days, c.booked_minutes,
-       h.available_minutes
-FROM counted AS c
-LEFT JOIN (SELECT id, display_name, department_id FROM raw.practitioners FINAL
-           WHERE _is_deleted = 0) AS p ON p.id = c.practitioner_id
-LEFT JOIN (SELECT id, name FROM raw.departments FINAL WHERE _is_deleted = 0) AS d
-    ON d.id = p.department_id
-LEFT JOIN hours AS h ON h.tenant_id = c.tenant_id AND h.practitioner_id = c.practitioner_id
-    AND h.month_start = c.month_start
-ORDER BY tenant_id, month_start, practitioner_id
-"""
-
-
 @dataclass(frozen=True)
 class Published:
     """What one publication wrote: the snapshot folder and rows per table (absent: None)."""
@@ -182,56 +121,6 @@ def _arrow(client: Client, sql: str) -> pa.Table:
     return table
 
 
-def suppress_operations(frame: pl.DataFrame) -> pl.DataFrame:
-    """The CMS rule on the appointment aggregate: a count of 1 to 10 becomes NULL, with
-    every figure computed from it."""
-
-    def small(column: str) -> pl.Expr:
-        return pl.col(column).is_between(1, THRESHOLD - 1)
-
-    hidden_total = small("appointments")
-    figures = [
-        pl.when(hidden_total | small(c)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("appointments", "completed", "no_shows", "cancelled")
-    ]
-    resolved = pl.col("completed") + pl.col("no_shows")
-    return frame.with_columns(
-        *figures,
-        pl.when(hidden_total | small("completed") | small("no_shows"))
-        .then(None)
-        .otherwise(pl.when(resolved > 0).then(pl.col("no_shows") / resolved).otherwise(None))
-        .alias("no_show_rate"),
-        pl.when(hidden_total)
-        .then(None)
-        .otherwise(pl.col("booked_minutes"))
-        .alias("booked_minutes"),
-        pl.when(hidden_total)
-        .then(None)
-        .otherwise(pl.col("mean_lead_days"))
-        .alias("mean_lead_days"),
-        pl.when(small("waited"))
-        .then(None)
-        .otherwise(pl.col("mean_wait_minutes"))
-        .alias("mean_wait_minutes"),
-        pl.when(small("waited")).then(None).otherwise(pl.col("waited")).alias("waited"),
-        (
-            hidden_total
-            | small("completed")
-            | small("no_shows")
-            | small("cancelled")
-            | small("waited")
-        ).alias("is_suppressed"),
-    )
-
-
-def _operations(client: Client) -> pl.DataFrame | None:
-    if not (_exists(client, "raw", "appointments") and _exists(client, "raw", "working_hours")):
-        return None
-    frame = pl.from_arrow(_arrow(client, APPOINTMENTS))
-    assert isinstance(frame, pl.DataFrame)
-    return suppress_operations(frame)
-
-
 def read_tables(client: Client) -> dict[str, pa.Table | None]:
     tables: dict[str, pa.Table | None] = {}
     for name in (*MARTS, *COHORT_TABLES):
@@ -248,8 +137,6 @@ def read_tables(client: Client) -> dict[str, pa.Table | None]:
         if _exists(client, "ops", "model_monitoring")
         else None
     )
-    operations = _operations(client)
-    tables["ops_appointments_monthly"] = None if operations is None else operations.to_arrow()
     return tables
 
 

@@ -124,6 +124,22 @@ def render() -> None:
         hide_index=True,
         key="attrition",
     )
+    funnel = steps.with_columns(
+        step=pl.format(
+            "{}. {}", pl.col("rule_order"), pl.col("rule_name").fill_null(pl.col("rule_type"))
+        )
+    )
+    st.plotly_chart(
+        px.funnel(
+            funnel.to_pandas(),
+            x="patients_remaining",
+            y="step",
+            labels={"patients_remaining": "patients remaining", "step": ""},
+        ),
+        key="attrition_funnel",
+    )
+    if steps["patients_remaining"].null_count():
+        st.caption("Steps with 1 to 10 patients are withheld and drawn empty.")
     if compare == "(none)" or compare == chosen:
         st.subheader("Characterization")
         _characterization(chosen_items, key="chosen")

@@ -24,9 +24,14 @@ def render() -> None:
         finished: datetime = latest["finished_at"]
         age = snapshot.published_at - finished.replace(tzinfo=finished.tzinfo or UTC)
         cells = st.columns(3)
-        cells[0].metric("Last pass", f"{finished:%Y-%m-%d %H:%M} UTC")
+        cells[0].metric("Last pass", f"{finished:%b %d, %H:%M} UTC")
         cells[1].metric("Before publication", f"{age.total_seconds() / 60:,.0f} min")
-        cells[2].metric("Commit-to-warehouse lag", ui.number(latest["lag_seconds"], " s"))
+        lag_seconds = latest["lag_seconds"]
+        cells[2].metric(
+            "Commit-to-warehouse lag",
+            "none (full copy)" if lag_seconds is None else f"{lag_seconds:,.1f} s",
+            help="Age of the oldest change a pass applied; a full resync copies a snapshot.",
+        )
         lag = runs.filter(pl.col("lag_seconds").is_not_null()).sort("finished_at")
         if not lag.is_empty():
             st.plotly_chart(
@@ -42,6 +47,22 @@ def render() -> None:
     tallied = st.columns(max(len(tally), 1))
     for cell, row in zip(tallied, tally.iter_rows(named=True), strict=False):
         cell.metric(str(row["status"]).capitalize(), f"{row['expectations']:,}")
+    by_asset = (
+        checks.group_by("asset", "status").len("expectations").sort("asset", "status").to_pandas()
+    )
+    st.plotly_chart(
+        px.bar(
+            by_asset,
+            y="asset",
+            x="expectations",
+            color="status",
+            orientation="h",
+            color_discrete_map={"passed": "#2e7d32", "failed": "#c62828"},
+            labels={"asset": "", "expectations": "expectations checked"},
+            height=max(300, 22 * by_asset["asset"].nunique()),
+        ),
+        key="checks_by_asset",
+    )
     failing = checks.filter(pl.col("status") == "failed")
     if failing.is_empty():
         st.success("Every check that ran passed.")

@@ -16,7 +16,6 @@ from warehouse.publish import (
     current_snapshot,
     publish,
     published_root,
-    suppress_operations,
 )
 
 
@@ -62,25 +61,6 @@ def test_published_aggregates_keep_small_cells_withheld(dashboard_world: Dashboa
         assert frame.height > 0, table
         for column in columns:
             assert not frame[column].drop_nulls().is_between(1, 10).any(), (table, column)
-
-
-def test_operations_suppression_withholds_rates_of_small_counts() -> None:
-    frame = pl.DataFrame(
-        {
-            "appointments": [40, 5],
-            "completed": [30, 3],
-            "no_shows": [3, 1],
-            "cancelled": [7, 1],
-            "waited": [30, 3],
-            "mean_wait_minutes": [12.0, 11.0],
-            "mean_lead_days": [10.0, 9.0],
-            "booked_minutes": [600, 60],
-        }
-    )
-    shown = suppress_operations(frame).rows(named=True)
-    assert shown[0]["appointments"] == 40 and shown[0]["no_shows"] is None
-    assert shown[0]["no_show_rate"] is None and shown[0]["is_suppressed"]
-    assert shown[1]["appointments"] is None and shown[1]["booked_minutes"] is None
 
 
 def test_publishing_again_moves_current_and_keeps_two(dashboard_world: DashboardWorld) -> None:

@@ -9,14 +9,16 @@ import pytest
 from dagster import (
     AssetKey,
     DagsterInstance,
+    DagsterRunStatus,
     Definitions,
     SensorResult,
     SkipReason,
     build_sensor_context,
 )
+from dagster._core.test_utils import create_run_for_test
 
 from pipelines.definitions import CATCH_UP_JOB, build_definitions
-from pipelines.replication_assets import replication_sensor
+from pipelines.replication_assets import marts_sensor, replication_sensor
 from pipelines.resources import PostgresResource, WarehouseResource
 from tests.factories.identity import make_tenant
 from tests.factories.patients import make_patient
@@ -46,6 +48,8 @@ def test_definitions_load_with_every_raw_table_a_job_and_the_sensor(
     assert definitions.resolve_job_def("replicate") is not None
     assert definitions.resolve_job_def(CATCH_UP_JOB) is not None
     assert definitions.resolve_sensor_def("replication_sensor") is not None
+    assert definitions.resolve_sensor_def("marts_sensor") is not None
+    assert definitions.resolve_job_def("first_build") is not None
 
 
 def test_the_sensor_asks_for_a_pass_only_when_the_change_log_grew(
@@ -65,6 +69,39 @@ def test_the_sensor_asks_for_a_pass_only_when_the_change_log_grew(
         build_sensor_context(cursor=first.cursor, resources={"postgres": postgres})
     )
     assert isinstance(grown, SensorResult) and int(grown.cursor or 0) > int(first.cursor or 0)
+
+
+def test_the_marts_sensor_rebuilds_only_after_changes_and_never_twice_at_once(
+    database: Database, postgres: PostgresResource
+) -> None:
+    tenant = make_tenant(database=database)
+    with DagsterInstance.ephemeral() as instance:
+
+        def look(cursor: str | None) -> SensorResult | SkipReason:
+            context = build_sensor_context(
+                cursor=cursor, instance=instance, resources={"postgres": postgres}
+            )
+            result = marts_sensor(context)
+            assert isinstance(result, SensorResult | SkipReason)
+            return result
+
+        # Its first look only notes where the change log stands: the marts were just built.
+        first = look(None)
+        assert isinstance(first, SensorResult) and not first.run_requests and first.cursor
+        assert isinstance(look(first.cursor), SkipReason)
+
+        make_patient(database=database, tenant=tenant)
+        grown = look(first.cursor)
+        assert isinstance(grown, SensorResult) and len(grown.run_requests or []) == 1
+        assert int(grown.cursor or 0) > int(first.cursor)
+
+        # While a catch-up run is under way, it waits for it rather than queue another.
+        run = create_run_for_test(instance, job_name=CATCH_UP_JOB, status=DagsterRunStatus.STARTED)
+        busy = look(first.cursor)
+        assert isinstance(busy, SkipReason) and run.run_id in (busy.skip_message or "")
+        instance.report_run_failed(run)
+        again = look(first.cursor)
+        assert isinstance(again, SensorResult) and len(again.run_requests or []) == 1
 
 
 def test_the_replication_job_reports_what_it_wrote_to_each_raw_table(
