@@ -1,6 +1,6 @@
 """Dashboard page load time: p50/p95 per page over an existing published snapshot.
 
-    python tests/benchmarks/dashboards.py --state-dir .emr --tenant demo-clinic \
+    .venv/bin/python -m tests.benchmarks.dashboards --state-dir .emr --tenant demo-clinic \
         [--email manager@...] [--password ...] [--repeats 20]
 
 Each page is opened in Streamlit's AppTest (the whole script run: sign-in check, snapshot
