@@ -178,9 +178,31 @@ def write(
     (hashing every block for it costs a third of the insert)."""
     if rows.num_rows == 0:
         return Written(source.name, 0)
+    target = f"{DATABASE}.`{into or source.name}`"
+    if token is None and _in_process(client):
+        _insert_in_process(client, target, rows)
+        return Written(source.name, rows.num_rows)
     settings = {"insert_deduplication_token": token, "insert_deduplicate": 1} if token else {}
-    client.insert_arrow(f"{DATABASE}.`{into or source.name}`", rows, settings=settings)
+    client.insert_arrow(target, rows, settings=settings)
     return Written(source.name, rows.num_rows)
+
+
+def _in_process(client: Client) -> bool:
+    """Whether the warehouse is embedded chDB in this process (not a server over HTTP)."""
+    from clickhouse_connect.driver._chdbclient import ChdbClient
+
+    return isinstance(client, ChdbClient)
+
+
+def _insert_in_process(client: Client, target: str, rows: pa.Table) -> None:
+    """Embedded chDB reads the Arrow table where it lies (its `Python()` table function finds
+    the variable in this frame). `insert_arrow` would serialize it to Arrow IPC, copy that into
+    a temporary file and have chDB parse the file back: a third of a bulk load's time."""
+    emr_insert_rows = rows  # noqa: F841 - read by name by chDB's Python() table function
+    columns = ", ".join(f"`{name}`" for name in rows.column_names)
+    client.command(
+        f"INSERT INTO {target} ({columns}) SELECT {columns} FROM Python(emr_insert_rows)"  # noqa: S608 - metadata names
+    )
 
 
 def current_rows(client: Client, source: Table, *, tenant_id: uuid.UUID | None = None) -> pa.Table:

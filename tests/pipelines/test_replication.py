@@ -28,6 +28,7 @@ from transactional.patients.registry import (
     register_patient,
     update_patient,
 )
+from transactional.synthetic.seed import seed_population, tenant_for
 from transactional.tenancy import bind_tenant
 from warehouse.client import Warehouse
 from warehouse.raw import as_warehouse_rows, current_rows, write
@@ -353,6 +354,24 @@ def test_full_resync_replaces_what_the_warehouse_held(
         _assert_reconciled(database, client, tenant)
         destination = destination_id(client)
     assert load_checkpoint(database.urls.owner, destination=destination) == report.until
+
+
+def test_a_resync_of_a_whole_clinic_copies_every_table_exactly(
+    database: Database, warehouse: Warehouse
+) -> None:
+    """A generated clinic fills every kind of column (numerics, times, dates, JSON, nulls);
+    the bulk load (embedded chDB reading the Arrow tables in place) must land each value as
+    PostgreSQL holds it."""
+    slug = f"resync-{uuid.uuid4().hex[:8]}"
+    seed_population(database=database, slug=slug, patients=40, seed=5, as_of=date(2026, 11, 22))
+    tenant = tenant_for(database, slug)
+    with warehouse.connect() as client:
+        report = full_resync(source=database.urls.owner, client=client)
+        results = reconcile(source=database.urls.owner, client=client, tenant_id=tenant.id)
+    assert [r for r in results if not r.matches] == []
+    filled = {r.table for r in results if r.source_rows}
+    assert {"observations", "lab_results", "claims", "working_hours", "appointments"} <= filled
+    assert all(report.rows[r.table] >= r.source_rows for r in results)
 
 
 def test_the_change_log_is_pruned_below_every_checkpoint(
