@@ -11,16 +11,9 @@ import streamlit as st
 
 from dashboards.auth import VIEWER, current_viewer, end, login_form, still_signed_in
 from dashboards.context import context
+from dashboards.pages import PAGES
 
 VIEWS = Path(__file__).resolve().parent / "views"
-PAGES = (
-    ("revenue.py", "Revenue", ":material/payments:"),
-    ("population_health.py", "Population health", ":material/monitor_heart:"),
-    ("cohorts.py", "Cohorts", ":material/groups:"),
-    ("operations.py", "Operations", ":material/event:"),
-    ("data_quality.py", "Data quality", ":material/fact_check:"),
-    ("models.py", "Models", ":material/model_training:"),
-)
 log = logging.getLogger("emr.dashboards")
 
 

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 EMBEDDED_DATABASE = "emr"
+# unique_violation (the catalog's index, mid-race) and duplicate_database.
+_ALREADY_THERE = ("23505", "42P04")
 
 
 def start_embedded_postgres(state_dir: Path) -> URL:
@@ -77,6 +80,11 @@ def ensure_database(maintenance_url: URL, name: str) -> None:
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
             ).scalar()
             if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                except DBAPIError as exc:
+                    # Another process starting at the same moment created it first.
+                    if getattr(exc.orig, "sqlstate", None) not in _ALREADY_THERE:
+                        raise
     finally:
         engine.dispose()

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from api.cli import DEMO_PASSWORD, DEMO_TENANT
-from dashboards.app import PAGES
+from dashboards.pages import PAGES
 from warehouse.client import Warehouse
 
 PATIENTS = 400
