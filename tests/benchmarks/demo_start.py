@@ -18,12 +18,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MILESTONES = {
@@ -32,12 +33,6 @@ MILESTONES = {
     "warehouse_built": "  built in ",
     "services_up": "Stop everything with Ctrl-C.",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _usable(clone: Path, state: Path) -> bool:
@@ -79,7 +74,7 @@ def main() -> None:
     if args.cold_cache:
         environment["UV_CACHE_DIR"] = str(work / "uv-cache")
         environment["PIP_NO_CACHE_DIR"] = "1"
-    ports = {name: _free_port() for name in ("api", "dashboard", "dagster")}
+    ports = {name: free_port() for name in ("api", "dashboard", "dagster")}
     figures: dict[str, Any] = {"cores": os.cpu_count(), "cold_cache": args.cold_cache}
     began = time.perf_counter()
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)

@@ -10,13 +10,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,25 +23,11 @@ import pytest
 
 from api.cli import DEMO_PASSWORD, DEMO_TENANT
 from dashboards.pages import PAGES
+from tests.processes import free_port, wait_for
 from warehouse.client import Warehouse
 
 PATIENTS = 400
 FIRST_RUN_SECONDS = 420.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(check: Callable[[], bool], *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -72,7 +56,7 @@ class Demo:
     def wait_until_up(self, seconds: float) -> str:
         process = self.process
         assert process is not None
-        _wait_for(
+        wait_for(
             lambda: "Stop everything with Ctrl-C." in self.text() or process.poll() is not None,
             seconds=seconds,
             what="the demo to come up",
@@ -136,7 +120,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         # The demo runs on its embedded engines, whatever the suite's own settings point at.
         if key not in ("EMR_DATABASE_URL", "EMR_APP_DATABASE_URL", "EMR_WAREHOUSE_URL")
     } | {"EMR_STATE_DIR": str(state)}
-    ports = {"api": _free_port(), "dashboards": _free_port(), "dagster": _free_port()}
+    ports = {"api": free_port(), "dashboards": free_port(), "dagster": free_port()}
     running = Demo(state=state, ports=ports, environment=environment)
     running.start("first")
     try:
@@ -205,7 +189,7 @@ def test_a_write_through_the_api_reaches_the_warehouse_through_the_sensor(
                 ).result_rows[0][0]
             )
 
-    _wait_for(replicated, seconds=120, what="the replication sensor's run")
+    wait_for(replicated, seconds=120, what="the replication sensor's run")
 
 
 @pytest.mark.skipif(
@@ -277,10 +261,10 @@ def test_sigterm_stops_every_process_and_a_second_run_reuses_the_data(
     postmaster = demo.state / "pgdata" / "postmaster.pid"
     assert postmaster.exists()
     assert demo.stop() == 0
-    _wait_for(
+    wait_for(
         lambda: not any(_alive(pid) for pid in processes), seconds=30, what="every process to end"
     )
-    _wait_for(lambda: not postmaster.exists(), seconds=30, what="the embedded PostgreSQL to stop")
+    wait_for(lambda: not postmaster.exists(), seconds=30, what="the embedded PostgreSQL to stop")
     assert "Stopped." in demo.text()
 
     demo.start("second")

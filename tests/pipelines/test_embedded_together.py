@@ -5,7 +5,6 @@ clinic writes meanwhile reaches the warehouse."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import pytest
 
 from tests.factories.identity import make_tenant
 from tests.factories.patients import make_patient
+from tests.processes import free_port, wait_for
 from transactional.database import Database
 from transactional.settings import Settings
 from warehouse.client import Warehouse
@@ -41,21 +41,6 @@ READER = textwrap.dedent(
     print(reads, round(longest, 2))
     """
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(check: Callable[[], bool], *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _healthy(url: str) -> bool:
@@ -118,12 +103,12 @@ def test_api_replication_dbt_and_a_reader_share_the_embedded_warehouse(
     }
     env.pop("EMR_APP_DATABASE_URL", None)
     emr = str(Path(sys.executable).with_name("emr"))
-    port = _free_port()
+    port = free_port()
 
     api = started(emr, "serve", "--port", str(port), env=env)
     follow = started(emr, "pipeline", "follow", "--interval", "0.2", env=env)
-    _wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), seconds=60, what="the API")
-    _wait_for(lambda: _patients(warehouse, str(tenant.id)) == 1, seconds=120, what="a resync")
+    wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), seconds=60, what="the API")
+    wait_for(lambda: _patients(warehouse, str(tenant.id)) == 1, seconds=120, what="a resync")
 
     reader = started(sys.executable, "-c", READER, str(tmp_path / "chdb"), "20", env=env)
     dbt_env = env | dbt_environment(settings, target_dir=tmp_path / "target")
@@ -141,9 +126,7 @@ def test_api_replication_dbt_and_a_reader_share_the_embedded_warehouse(
     count, longest_wait = reads.split()
     # dbt holds the warehouse for its whole run; the reader waited its turn, then went on.
     assert int(count) >= 5 and float(longest_wait) < 60, reads
-    _wait_for(
-        lambda: _patients(warehouse, str(tenant.id)) == 6, seconds=60, what="the new patients"
-    )
+    wait_for(lambda: _patients(warehouse, str(tenant.id)) == 6, seconds=60, what="the new patients")
     with warehouse.connect() as client:
         staged = client.query(
             "SELECT count() FROM analytics.stg_patients WHERE tenant_id = {t:UUID}",
