@@ -17,7 +17,7 @@ from pipelines.replication import PassReport, full_resync, replicate
 from tests.factories.identity import make_tenant
 from tests.factories.patients import make_patient
 from tests.factories.scheduling import make_location, make_practitioner, set_working_hours
-from transactional.audit.trail import SYSTEM
+from transactional.audit.trail import SYSTEM, pin_chain
 from transactional.capture.checkpoints import load_checkpoint
 from transactional.capture.scope import captured_table
 from transactional.database import Database
@@ -180,10 +180,13 @@ def test_concurrent_long_and_short_transactions_all_arrive_exactly_once(
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
 
-    def long_writer(hold: float) -> None:
+    def long_writer(hold: float, chain: int) -> None:
         try:
             with database.transaction() as session:
                 bind_tenant(session, tenant.id)
+                # Audit chains are picked at random; two open transactions on one chain would
+                # wait for each other (1 time in 16) and never both reach the barrier.
+                pin_chain(session, chain)
                 txid = session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar()
                 assert isinstance(txid, int)
                 long_txids.append(txid)
@@ -227,8 +230,8 @@ def test_concurrent_long_and_short_transactions_all_arrive_exactly_once(
 
     replicator = threading.Thread(target=replicating)
     writers = [
-        threading.Thread(target=long_writer, args=(2.5,)),
-        threading.Thread(target=long_writer, args=(1.0,)),
+        threading.Thread(target=long_writer, args=(2.5, 1)),
+        threading.Thread(target=long_writer, args=(1.0, 2)),
         threading.Thread(target=short_writer, args=(1,)),
     ]
     replicator.start()
