@@ -95,12 +95,17 @@ class Service:
         if self._output is not None:
             self._output.close()
 
-    def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+    def tail(self) -> str:
+        return tail(self.log)
+
+
+def tail(log: Path, lines: int = 20) -> str:
+    """The last lines of a log, for a message saying why something stopped."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def port_free(host: str, port: int) -> bool:
@@ -166,9 +171,9 @@ def step(argv: list[str], *, log: Path, environment: dict[str, str]) -> None:
             process.wait()
             raise
     if code != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         typer.secho(
-            f"error: `emr {' '.join(argv[1:3])}` failed ({code}). Last lines of {log}:\n{tail}",
+            f"error: `emr {' '.join(argv[1:3])}` failed ({code}). Last lines of {log}:\n"
+            f"{tail(log)}",
             err=True,
             fg=typer.colors.RED,
         )

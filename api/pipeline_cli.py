@@ -54,9 +54,14 @@ def _print(report: "PassReport") -> None:
     )
 
 
-def catch_up(*, train: bool = False) -> bool:
-    """One catch-up run as a Dagster run in the local instance (it shows in `emr pipeline dev`),
-    the risk models trained first with `train`; prints failed checks, returns success."""
+@pipeline_app.command("run")
+def run(
+    train: Annotated[
+        bool, typer.Option("--train", help="Train a new version of each risk model first.")
+    ] = False,
+) -> None:
+    """One catch-up pass: replicate, build the marts, run the checks (a Dagster run in the local
+    instance, so it shows in `emr pipeline dev`); with --train, new risk models first."""
     from pipelines.definitions import CATCH_UP_JOB, FIRST_BUILD_JOB, build_definitions
     from pipelines.instance import local_instance
 
@@ -73,20 +78,8 @@ def catch_up(*, train: bool = False) -> bool:
         )
     if not result.success:
         typer.secho(f"run {result.run_id} failed", err=True, fg=typer.colors.RED)
-        return False
-    typer.echo(f"run {result.run_id} succeeded; {len(failed_checks)} check(s) failed")
-    return True
-
-
-@pipeline_app.command("run")
-def run(
-    train: Annotated[
-        bool, typer.Option("--train", help="Train a new version of each risk model first.")
-    ] = False,
-) -> None:
-    """One catch-up pass: replicate, build the marts, run the checks (a Dagster run)."""
-    if not catch_up(train=train):
         raise typer.Exit(code=1)
+    typer.echo(f"run {result.run_id} succeeded; {len(failed_checks)} check(s) failed")
 
 
 @pipeline_app.command("replicate")

@@ -48,7 +48,7 @@ def start_embedded_postgres(state_dir: Path) -> URL:
 _WATCHED: set[Path] = set()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Running, and not a zombie: a process killed a moment ago stays one until reaped."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -69,7 +69,7 @@ def forget_dead_users(server: Any) -> None:
     """Drop the ids of processes that no longer run from the server's list of users."""
     with server._lock:  # the wheel's inter-process lock over that list
         users = server.global_process_id_list
-        users.put([pid for pid in users.get() if _alive(pid)])
+        users.put([pid for pid in users.get() if process_alive(pid)])
 
 
 def ensure_database(maintenance_url: URL, name: str) -> None:

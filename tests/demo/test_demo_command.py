@@ -24,6 +24,7 @@ import pytest
 from api.cli import DEMO_PASSWORD, DEMO_TENANT
 from dashboards.pages import PAGES
 from tests.processes import free_port, wait_for
+from transactional.embedded import process_alive
 from warehouse.client import Warehouse
 
 PATIENTS = 400
@@ -87,14 +88,6 @@ class Demo:
         return self.process.wait(timeout=90)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _get(
     url: str,
     *,
@@ -133,7 +126,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 running.stop()
             finally:
                 for pid in tree:
-                    if _alive(pid):
+                    if process_alive(pid):
                         os.kill(pid, signal.SIGKILL)
 
 
@@ -262,7 +255,9 @@ def test_sigterm_stops_every_process_and_a_second_run_reuses_the_data(
     assert postmaster.exists()
     assert demo.stop() == 0
     wait_for(
-        lambda: not any(_alive(pid) for pid in processes), seconds=30, what="every process to end"
+        lambda: not any(process_alive(pid) for pid in processes),
+        seconds=30,
+        what="every process to end",
     )
     wait_for(lambda: not postmaster.exists(), seconds=30, what="the embedded PostgreSQL to stop")
     assert "Stopped." in demo.text()
